@@ -1,0 +1,23 @@
+//! capscope's bytecode: the contract every other stage is built on.
+//!
+//! - [`insn`]: the RFC 9669 eBPF instruction encoding, and [`insn::Op`], the
+//!   one decoder that says which bit patterns are valid.
+//! - [`abi`]: attach points, their context structs and readable fields, the
+//!   helper table, and named constants.
+//! - [`object`]: the probe object (maps, programs, line and format tables)
+//!   and its defensive decoder.
+//!
+//! The crate is `no_std` + `alloc` so the kernel links the same definitions
+//! the host tools use. It guarantees that nothing in it panics on input
+//! bytes: decoders return errors.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod abi;
+pub mod insn;
+pub mod object;
+
+pub use insn::{HelperId, Insn, InsnIdx, MapIdx, Op, Reg};

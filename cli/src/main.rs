@@ -1,0 +1,41 @@
+//! `capscope`: compile, verify, run and attach probes for capability kernels.
+//!
+//! This binary is thin: each subcommand lives in `cmd/<name>.rs` with its
+//! clap arguments and a `run` function, and the stages themselves live in
+//! their crates. Exit codes: 0 success, 1 the input was rejected (a
+//! diagnostic was printed), 2 usage or I/O errors.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Dynamic tracing for capability microkernels.
+#[derive(Parser)]
+#[command(name = "capscope", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List attach points; with -v, their context fields.
+    List(cmd::list::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List(a) => cmd::list::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
