@@ -1,0 +1,79 @@
+//! A compiled, installed program.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+
+use crate::memory::ExecutableCode;
+
+/// The native signature of a compiled program: context pointer in, r0 out.
+pub type JitFn = unsafe extern "C" fn(ctx: *const u8) -> u64;
+
+/// Machine code for one program, installed in executable memory, plus the
+/// intermediate texts the [`crate::Options`] asked for. Dropping it frees the
+/// code.
+pub struct JitProgram {
+    pub(crate) code: Box<dyn ExecutableCode>,
+    pub(crate) clif: Option<String>,
+    pub(crate) asm: Option<String>,
+}
+
+impl JitProgram {
+    /// Run the program on a context and return its r0.
+    ///
+    /// # Safety
+    ///
+    /// 1. The program was accepted by the verifier for this attach point,
+    ///    with the same maps and helpers the [`crate::Linker`] resolved; the
+    ///    JIT adds no checks of its own, so an unverified program can read
+    ///    and write any memory.
+    /// 2. `ctx` points at a readable context of the size the verifier
+    ///    assumed, valid for the duration of the call.
+    /// 3. Every map handle and helper the linker returned is still valid.
+    /// 4. The current stack has room for the 512-byte eBPF frame per
+    ///    (inlined) call level, plus the helpers' own needs.
+    pub unsafe fn call(&self, ctx: *const u8) -> u64 {
+        let f = self.entry_fn();
+        // SAFETY: the caller guarantees 1-4 above, which is everything the
+        // compiled code relies on; `entry_fn` is a function of type `JitFn`
+        // as long as `self` (which owns the code memory) lives.
+        unsafe { f(ctx) }
+    }
+
+    /// The entry point as a function pointer, for callers (the kernel's fire
+    /// path) that keep it next to other state. It is valid only while
+    /// `self` lives, and calling it has the safety conditions of
+    /// [`JitProgram::call`].
+    pub fn entry_fn(&self) -> JitFn {
+        // SAFETY: `ExecutableCode` guarantees the entry points at the
+        // executable bytes the compiler produced, which is a SysV function
+        // taking one pointer and returning a u64 (see `translate`). Creating
+        // the pointer is safe; calling it is what the caller must justify.
+        unsafe { core::mem::transmute::<*const u8, JitFn>(self.code.entry()) }
+    }
+
+    /// Size of the machine code in bytes.
+    pub fn code_size(&self) -> usize {
+        self.code.len()
+    }
+
+    /// The Cranelift IR as translated (before optimization), if
+    /// [`crate::Options::emit_clif`] was set.
+    pub fn clif(&self) -> Option<&str> {
+        self.clif.as_deref()
+    }
+
+    /// Cranelift's listing of the final machine code (its VCode text with
+    /// registers allocated), if [`crate::Options::emit_asm`] was set.
+    pub fn asm(&self) -> Option<&str> {
+        self.asm.as_deref()
+    }
+}
+
+impl core::fmt::Debug for JitProgram {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JitProgram")
+            .field("entry", &self.code.entry())
+            .field("code_size", &self.code.len())
+            .finish_non_exhaustive()
+    }
+}
