@@ -1,11 +1,14 @@
-//! capscope's verifier (being built; see issue 4). Today it exports only the
-//! `Facts` contract the JIT consumes.
+//! capscope's verifier (being built; see issue 4).
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod arith;
+pub mod cmp;
 pub mod facts;
+pub mod range;
+pub mod tnum;
 
 pub use facts::{Branch, Facts, InsnFacts};
