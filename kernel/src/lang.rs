@@ -1,0 +1,79 @@
+//! What the prebuilt `core` and `alloc` expect from a freestanding binary:
+//! the C memory functions, the unwinding symbols (never used: every profile
+//! is `panic = "abort"`) and the panic handler.
+//!
+//! The memory functions are written in assembly, not Rust, so the compiler
+//! cannot turn their bodies back into calls to themselves.
+
+use core::arch::global_asm;
+
+global_asm!(
+    r#"
+    .section .text.memfns, "ax"
+    .global memcpy
+memcpy:
+    mov rax, rdi
+    mov rcx, rdx
+    rep movsb
+    ret
+
+    .global memset
+memset:
+    mov r9, rdi
+    mov eax, esi
+    mov rcx, rdx
+    rep stosb
+    mov rax, r9
+    ret
+
+    .global memmove
+memmove:
+    mov rax, rdi
+    mov rcx, rdx
+    cmp rdi, rsi
+    jbe 1f
+    lea rdx, [rsi + rcx]
+    cmp rdi, rdx
+    jae 1f
+    lea rsi, [rsi + rcx - 1]
+    lea rdi, [rdi + rcx - 1]
+    std
+    rep movsb
+    cld
+    ret
+1:
+    rep movsb
+    ret
+
+    .global memcmp
+    .global bcmp
+memcmp:
+bcmp:
+    xor eax, eax
+    test rdx, rdx
+    jz 3f
+2:
+    movzx eax, byte ptr [rdi]
+    movzx ecx, byte ptr [rsi]
+    sub eax, ecx
+    jnz 3f
+    inc rdi
+    inc rsi
+    dec rdx
+    jnz 2b
+3:
+    ret
+
+    .global rust_eh_personality
+rust_eh_personality:
+    ret
+    .global _Unwind_Resume
+_Unwind_Resume:
+    ud2
+    "#
+);
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::arch::report::panic(info)
+}
