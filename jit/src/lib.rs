@@ -145,8 +145,13 @@ impl Jit {
     ) -> Result<JitProgram> {
         self.ctx.clear();
         let result = self.compile_inner(slots, facts, linker, mem);
-        // Leave no half-built function behind for the next compile.
+        // Leave no half-built function behind for the next compile. A
+        // translation that stopped early leaves the builder context dirty,
+        // and it has no public reset, so it is replaced.
         self.ctx.clear();
+        if result.is_err() {
+            self.fctx = FunctionBuilderContext::new();
+        }
         result
     }
 
