@@ -2,6 +2,8 @@
 //!
 //! - [`insn`]: the RFC 9669 eBPF instruction encoding, and [`insn::Op`], the
 //!   one decoder that says which bit patterns are valid.
+//! - [`asm`]: the text assembler and disassembler (llvm-objdump syntax),
+//!   which round-trip every valid instruction byte for byte.
 //! - [`abi`]: attach points, their context structs and readable fields, the
 //!   helper table, and named constants.
 //! - [`object`]: the probe object (maps, programs, line and format tables)
@@ -17,6 +19,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod asm;
 pub mod insn;
 pub mod object;
 
