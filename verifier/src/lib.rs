@@ -9,6 +9,9 @@ pub mod arith;
 pub mod cmp;
 pub mod facts;
 pub mod range;
+pub mod stack;
+pub mod state;
 pub mod tnum;
+pub mod value;
 
 pub use facts::{Branch, Facts, InsnFacts};
