@@ -1,0 +1,83 @@
+//! A spin lock that the fire path may give up on.
+//!
+//! Locks in map code are taken in two places: on the fire path (a program's
+//! helper call) and on the control path (the host reading or clearing a
+//! map). A control-path holder can be interrupted on its own CPU by an event
+//! whose program wants the same lock; spinning there forever would deadlock
+//! a single-CPU kernel. So the fire path only *tries* for a bounded number of
+//! spins and then drops the event (counted as a drop), while the control path
+//! waits as long as it takes: a fire-path holder never blocks, so it always
+//! finishes.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// How many times the fire path re-tries a held lock before dropping the
+/// event. Long enough that only a lock held across an interruption fails.
+pub(crate) const FIRE_SPINS: u32 = 1 << 16;
+
+/// A test-and-test-and-set spin lock guarding no data of its own: map code
+/// keeps its state in atomics, and the lock only orders structural changes.
+#[derive(Default)]
+pub(crate) struct SpinLock(AtomicBool);
+
+/// Holds a [`SpinLock`] until dropped.
+pub(crate) struct Guard<'a>(&'a SpinLock);
+
+impl SpinLock {
+    /// An unlocked lock.
+    pub(crate) const fn new() -> SpinLock {
+        SpinLock(AtomicBool::new(false))
+    }
+
+    #[inline]
+    fn try_once(&self) -> bool {
+        !self.0.load(Ordering::Relaxed)
+            && self
+                .0
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Fire path: take the lock, or give up after [`FIRE_SPINS`] tries.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_>> {
+        for _ in 0..FIRE_SPINS {
+            if self.try_once() {
+                return Some(Guard(self));
+            }
+            core::hint::spin_loop();
+        }
+        None
+    }
+
+    /// Control path: take the lock, waiting as long as needed.
+    pub(crate) fn lock(&self) -> Guard<'_> {
+        loop {
+            if self.try_once() {
+                return Guard(self);
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
+
+impl Drop for Guard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.0.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_lock_gives_up_while_held_and_succeeds_after() {
+        let l = SpinLock::new();
+        let g = l.lock();
+        assert!(l.try_lock().is_none());
+        drop(g);
+        assert!(l.try_lock().is_some());
+    }
+}
