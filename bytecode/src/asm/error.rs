@@ -170,7 +170,15 @@ impl fmt::Display for AsmErrorKind {
                 value,
                 min,
                 max,
-            } => write!(f, "{what} {value} is out of range: expected {min} to {max}"),
+            } => {
+                // Literals too long for an i128 saturate while parsing, so
+                // their value would be wrong: leave it out.
+                if value.unsigned_abs() >= i128::MAX.unsigned_abs() {
+                    write!(f, "{what} is out of range: expected {min} to {max}")
+                } else {
+                    write!(f, "{what} {value} is out of range: expected {min} to {max}")
+                }
+            }
             AsmErrorKind::UnknownLabel(l) => {
                 write!(f, "unknown label `{l}`: no line defines `{l}:`")
             }

@@ -1,0 +1,3 @@
+; expect: 3:6 out-of-range
+; message: 64-bit immediate 18446744073709551616 is out of range: expected -9223372036854775808 to 18446744073709551615
+r1 = 0x10000000000000000 ll
