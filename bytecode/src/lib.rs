@@ -8,19 +8,28 @@
 //!   helper table, and named constants.
 //! - [`object`]: the probe object (maps, programs, line and format tables)
 //!   and its defensive decoder.
+//! - [`interp`]: the reference interpreter, the executable definition of
+//!   the semantics, with a memory-checked mode safe on any input.
+//! - [`model`]: the reference environment: every map kind and helper, with
+//!   Linux semantics, shared by the interpreter and (through `extern "C"`
+//!   shims) by JIT-compiled code.
 //!
 //! The crate is `no_std` + `alloc` so the kernel links the same definitions
 //! the host tools use. It guarantees that nothing in it panics on input
 //! bytes: decoders return errors.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// Only the interpreter's memory access and the reference helpers may use
+// `unsafe`; each such module or item opts in with `#[allow(unsafe_code)]`.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
 pub mod abi;
 pub mod asm;
 pub mod insn;
+pub mod interp;
+pub mod model;
 pub mod object;
 
 pub use insn::{HelperId, Insn, InsnIdx, MapIdx, Op, Reg};
