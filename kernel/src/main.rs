@@ -35,13 +35,35 @@ extern crate alloc;
 
 mod arch;
 mod bootinfo;
+mod cap;
+mod control;
 mod dev;
+mod fault;
+mod hooks;
+mod ipc;
 mod lang;
 mod mm;
+mod sched;
+mod state;
 mod sync;
+mod syscall;
+mod task;
+mod time;
+mod workloads;
 
-use arch::trap::TrapFrame;
-use dev::serial::{COM1, COM2};
+use capscope_bytecode::abi::consts::sys;
+use capscope_bytecode::abi::context::SyscallEnterCtx;
+use capscope_kernel_core::error::ret_of;
+
+use arch::trap::{ExitPath, TrapFrame};
+use dev::serial::COM1;
+use hooks::AttachPoint;
+use mm::{KERNEL_VMA, DIRECT_MAP};
+use state::KERNEL;
+use task::ThreadState;
+
+/// Kernel heap size (capped at a quarter of RAM).
+const HEAP_SIZE: u64 = 32 << 20;
 
 /// The 64-bit entry, called by the boot trampoline on the kernel stack with
 /// the physical address of the PVH start info.
@@ -50,32 +72,143 @@ pub extern "C" fn kentry(start_info: u32) -> ! {
     COM1.init();
     bootinfo::parse(start_info as u64);
     kprintln!("capscope kernel: cmdline `{}`", bootinfo::cmdline());
-    dev::exit::exit_qemu(0)
+    init_memory();
+    arch::gdt::init();
+    arch::idt::init();
+    arch::syscall::init();
+    arch::uaccess::init();
+    mm::code::self_test();
+    control::init();
+    let serial_irqs = if control::enabled() { (1 << 4) | (1 << 3) } else { 1 << 4 };
+    dev::pic::init(1 | serial_irqs);
+    time::init();
+
+    let Some(name) = bootinfo::arg("workload") else {
+        kprintln!("capscope: no workload= on the command line; available:");
+        for p in workloads::PROGRAMS {
+            kprintln!("  {}", p.name);
+        }
+        dev::exit::exit_qemu(2)
+    };
+    let Some(program) = workloads::by_name(name) else {
+        kprintln!("capscope: unknown workload `{name}`");
+        dev::exit::exit_qemu(2)
+    };
+    let (free, total) = mm::frame::stats();
+    kprintln!(
+        "capscope: {} MiB free of {} MiB, TSC {} MHz; starting workload {name}",
+        free / 256,
+        total / 256,
+        time::tsc_hz() / 1_000_000
+    );
+    if let Err(e) = KERNEL.lock().create_init_task(program) {
+        panic!("cannot start workload {name}: {e:?}");
+    }
+    control::workload_ready(name);
+    sched::resume()
 }
 
+/// Reserve the heap, hand the rest of RAM to the frame allocator, and
+/// switch to the kernel's own page tables.
+fn init_memory() {
+    unsafe extern "C" {
+        static __kernel_end: u8;
+    }
+    // SAFETY: only the symbol's address is used.
+    let kernel_end = unsafe { &raw const __kernel_end as u64 } - KERNEL_VMA;
+    let (ram, n) = bootinfo::ram();
+    let ram = &ram[..n];
+    let total: u64 = ram.iter().map(|r| r.end - r.start).sum();
+    let heap_size = HEAP_SIZE.min(total / 4) & !0xfff;
+    let heap_start = (kernel_end + 0x1f_ffff) & !0x1f_ffff;
+    let heap_end = heap_start + heap_size;
+    assert!(
+        ram.iter().any(|r| r.start <= heap_start && heap_end <= r.end),
+        "no RAM for the kernel heap"
+    );
+    // The boot tables map only the first GiB at the direct map, so frames
+    // above it join after the switch to the real tables.
+    let add = |lo: u64, hi: u64| {
+        for r in ram {
+            let (s, e) = (r.start.max(lo).max(kernel_end), r.end.min(hi));
+            if s < e {
+                for (a, b) in [(s, e.min(heap_start)), (s.max(heap_end), e)] {
+                    if a < b {
+                        mm::frame::add_range(a, b);
+                    }
+                }
+            }
+        }
+    };
+    add(0, 1 << 30);
+    mm::heap::init(heap_start + DIRECT_MAP, heap_size);
+    mm::paging::init();
+    add(1 << 30, mm::DIRECT_MAP_SIZE);
+}
+
+/// Entry from user mode for every interrupt and exception (kernel stack).
 #[unsafe(no_mangle)]
-extern "C" fn trap_from_user(_frame: &TrapFrame) -> ! {
-    dev::exit::exit_qemu(1)
+extern "C" fn trap_from_user(frame: &TrapFrame) -> ! {
+    KERNEL.lock().save_user(frame, ExitPath::Iret);
+    match frame.vector {
+        0..=31 => KERNEL.lock().user_exception(frame),
+        32..=47 => sched::irq(frame.vector, true),
+        _ => {}
+    }
+    sched::resume()
 }
 
+/// An interrupt that arrived in the idle loop (kernel stack, fresh).
 #[unsafe(no_mangle)]
-extern "C" fn irq_from_idle(_frame: &TrapFrame) -> ! {
-    dev::exit::exit_qemu(1)
+extern "C" fn irq_from_idle(frame: &TrapFrame) -> ! {
+    if (32..48).contains(&frame.vector) {
+        sched::irq(frame.vector, false);
+    }
+    sched::resume()
 }
 
+/// An exception in kernel mode (IST stack): fixed up or fatal.
 #[unsafe(no_mangle)]
 extern "C" fn trap_from_kernel(frame: &mut TrapFrame) {
-    arch::report::kernel_fault(frame)
+    fault::kernel_fault(frame)
 }
 
+/// The `syscall` instruction (kernel stack).
 #[unsafe(no_mangle)]
-extern "C" fn syscall_from_user(_frame: &TrapFrame) -> ! {
-    dev::exit::exit_qemu(1)
+extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
+    let nr = frame.rax;
+    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let mut k = KERNEL.lock();
+    k.save_user(frame, ExitPath::Sysret);
+    hooks::fire(AttachPoint::SyscallEnter, || SyscallEnterCtx {
+        header: hooks::header(),
+        nr,
+        arg0: args[0],
+        arg1: args[1],
+        arg2: args[2],
+        arg3: args[3],
+        arg4: args[4],
+        arg5: args[5],
+    });
+    let id = k.cur_id();
+    k.cur().syscall_nr = Some(nr);
+    if let syscall::Outcome::Ret(r) = syscall::dispatch(&mut k, nr, args) {
+        if let Some(t) = k.threads.get_mut(&id).filter(|t| t.state != ThreadState::Dead) {
+            t.frame.rax = ret_of(r) as u64;
+        }
+    }
+    if nr == sys::YIELD_CPU {
+        k.yield_current();
+    }
+    drop(k);
+    sched::resume()
 }
 
+/// The idle loop: wait for an interrupt. Each interrupt abandons this
+/// stack (see `arch::trap`), so the loop body runs once per wake-up.
 #[unsafe(no_mangle)]
 extern "C" fn idle_loop() -> ! {
-    let _ = COM2;
+    workloads::set_current(None);
     loop {
         // SAFETY: enabling interrupts only across `hlt` is the idle loop's
         // contract: an interrupt here abandons this stack (see arch::trap).

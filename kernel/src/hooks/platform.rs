@@ -1,0 +1,106 @@
+//! The kernel services kernel-hooks' platform trait needs, ready to be
+//! wrapped by its implementation (issue 7): each function here is safe to
+//! call from a probe, in any kernel context, with kernel state borrowed.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use capscope_kernel_core::KResult;
+
+use crate::arch::{boot, report, uaccess};
+
+/// Registers of the user context that last entered the kernel: a copy
+/// kept outside the kernel state so a probe can walk the user stack while
+/// the kernel state is borrowed.
+static USER_RIP: AtomicU64 = AtomicU64::new(0);
+static USER_RBP: AtomicU64 = AtomicU64::new(0);
+
+/// Note the user `rip`/`rbp` at a kernel entry (or a switch).
+pub fn note_user_regs(rip: u64, rbp: u64) {
+    USER_RIP.store(rip, Ordering::Relaxed);
+    USER_RBP.store(rbp, Ordering::Relaxed);
+}
+
+/// Nanoseconds since boot.
+pub fn now_ns() -> u64 {
+    crate::time::now_ns()
+}
+
+/// (task, thread) of the current context; (0, 0) in the idle loop.
+pub fn current() -> (u32, u32) {
+    super::current()
+}
+
+/// The current task's name (its workload's), NUL-padded into `buf`.
+pub fn comm(buf: &mut [u8]) {
+    buf.fill(0);
+    let name = crate::workloads::current_name();
+    let n = name.len().min(buf.len().saturating_sub(1));
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+}
+
+/// Fault-safe read of user memory in the current address space. Pages not
+/// present are an error (no demand paging from probe context).
+pub fn read_user(addr: u64, buf: &mut [u8]) -> KResult<()> {
+    uaccess::copy_from_user(buf, addr)
+}
+
+/// True if `[addr, addr+len)` is kernel memory a probe may read: the
+/// kernel image (text, rodata, data, bss).
+pub fn kernel_readable(addr: u64, len: usize) -> bool {
+    unsafe extern "C" {
+        static __text_start: u8;
+        static __kernel_end: u8;
+    }
+    // SAFETY: only the symbols' addresses are taken.
+    let (start, end) = unsafe { (&raw const __text_start as u64, &raw const __kernel_end as u64) };
+    let guard = |a: u64| {
+        [boot::kernel_stack(), boot::ist_stack(0), boot::ist_stack(1), boot::ist_stack(2), boot::ist_stack(3)]
+            .iter()
+            .any(|s| a >= s.guard() && a < s.bottom)
+    };
+    match addr.checked_add(len as u64) {
+        Some(e) => addr >= start && e <= end && !guard(addr) && !guard(e.saturating_sub(1)),
+        None => false,
+    }
+}
+
+/// Walk the current thread's user stack by frame pointers: the user `rip`
+/// first, then each return address, read fault-safely. Returns the count.
+pub fn walk_user_stack(out: &mut [u64]) -> usize {
+    let (task, _) = current();
+    if task == 0 || out.is_empty() {
+        return 0;
+    }
+    out[0] = USER_RIP.load(Ordering::Relaxed);
+    let mut n = 1;
+    let mut rbp = USER_RBP.load(Ordering::Relaxed);
+    while n < out.len() && rbp != 0 && rbp % 8 == 0 {
+        let (Ok(next), Ok(ret)) = (uaccess::read_user_u64(rbp), uaccess::read_user_u64(rbp + 8)) else {
+            break;
+        };
+        if ret == 0 {
+            break;
+        }
+        out[n] = ret;
+        n += 1;
+        if next <= rbp {
+            break;
+        }
+        rbp = next;
+    }
+    n
+}
+
+/// Walk the kernel stack from frame pointer `rbp` (use
+/// `arch::cpu::rbp()` for "here"). Frames outside the kernel's stacks end
+/// the walk, so it cannot fault.
+pub fn walk_kernel_stack(rbp: u64, out: &mut [u64]) -> usize {
+    let mut n = 0;
+    report::walk_kernel_stack(rbp, |ret| {
+        if n < out.len() {
+            out[n] = ret;
+            n += 1;
+        }
+    });
+    n
+}

@@ -1,0 +1,23 @@
+//! `syscalls`: a null-syscall loop; prints cycles per call.
+#![no_std]
+#![no_main]
+
+use capscope_user_rt::{println, rdtsc, sys};
+use capscope_workloads::check;
+
+const N: u64 = 10_000;
+
+fn main() -> u64 {
+    for _ in 0..100 {
+        check("null", sys::null());
+    }
+    let t0 = rdtsc();
+    for _ in 0..N {
+        check("null", sys::null());
+    }
+    let cycles = (rdtsc() - t0) / N;
+    println!("syscalls: {N} null syscalls, {cycles} cycles per call");
+    0
+}
+
+capscope_user_rt::entry!(main);
