@@ -188,7 +188,8 @@ pub unsafe extern "C" fn get_current_comm(buf: u64, size: u64, _: u64, _: u64, _
     let mut comm = [0u8; COMM_LEN];
     p.comm(&mut comm);
     let len = comm.iter().position(|&b| b == 0).unwrap_or(COMM_LEN);
-    let n = len.min(out.len() - 1);
+    // At most 15 name bytes and always a NUL, as Linux's TASK_COMM_LEN.
+    let n = len.min(COMM_LEN - 1).min(out.len() - 1);
     out[..n].copy_from_slice(&comm[..n]);
     0
 }
@@ -261,8 +262,9 @@ pub unsafe extern "C" fn probe_read_kernel(dst: u64, size: u64, src: u64, _: u64
     }
     // SAFETY: see the function's contract.
     let out = unsafe { bytes_mut(dst, size as usize) };
-    let readable = src >= USER_END
-        && src.checked_add(size).is_some()
+    // Which addresses are kernel memory is the platform's to say (a
+    // higher-half kernel declares only higher-half ranges).
+    let readable = src.checked_add(size).is_some()
         && platform().is_some_and(|p| p.kernel_readable(src, size as usize));
     if !readable {
         out.fill(0);

@@ -112,7 +112,7 @@ impl HostPlatform {
             s.task = task;
             s.thread = thread;
             s.comm = [0; COMM_LEN];
-            let n = comm.len().min(COMM_LEN);
+            let n = comm.len().min(COMM_LEN - 1);
             s.comm[..n].copy_from_slice(&comm.as_bytes()[..n]);
         });
     }
