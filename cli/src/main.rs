@@ -24,12 +24,18 @@ struct Cli {
 enum Command {
     /// List attach points; with -v, their context fields.
     List(cmd::list::Args),
+    /// Assemble eBPF text into raw bytecode (FILE.s -o FILE.bin).
+    Asm(cmd::asm::Args),
+    /// Disassemble raw bytecode into eBPF text.
+    Disasm(cmd::disasm::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List(a) => cmd::list::run(a),
+        Command::Asm(a) => cmd::asm::run(a),
+        Command::Disasm(a) => cmd::disasm::run(a),
     };
     match result {
         Ok(code) => code,

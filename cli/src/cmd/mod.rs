@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
+pub mod asm;
+pub mod disasm;
 pub mod list;
