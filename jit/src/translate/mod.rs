@@ -26,7 +26,8 @@ use alloc::vec::Vec;
 use core::cmp::Reverse;
 
 use capscope_bytecode::insn::{
-    CallTarget, Insn, InsnIdx, MapIdx, Op, ProgramErrorKind, Reg, STACK_SIZE, decode_program,
+    CallTarget, Insn, InsnIdx, MapIdx, Op, Operand, ProgramErrorKind, Reg, STACK_SIZE,
+    decode_program,
 };
 use capscope_verifier::{Branch, Facts};
 use cranelift_codegen::ir::types::I64;
@@ -47,6 +48,9 @@ pub(crate) struct Program<'a> {
     ops: Vec<Option<Op>>,
     /// Slots where a basic block must start.
     leader: Vec<bool>,
+    /// Whether any instruction names r10; if none does, no frame needs its
+    /// 512-byte stack slot, and leaf programs get no stack frame at all.
+    uses_fp: bool,
     facts: &'a Facts,
 }
 
@@ -103,7 +107,13 @@ impl<'a> Program<'a> {
                 _ => {}
             }
         }
-        Ok(Program { ops, leader, facts })
+        let uses_fp = decoded.iter().any(|&(_, op)| mentions_fp(op));
+        Ok(Program {
+            ops,
+            leader,
+            uses_fp,
+            facts,
+        })
     }
 
     fn len(&self) -> usize {
@@ -130,6 +140,22 @@ impl<'a> Program<'a> {
             },
             decided => decided,
         }
+    }
+}
+
+/// Whether `op` reads or writes r10.
+fn mentions_fp(op: Op) -> bool {
+    let fp = |r: Reg| r == Reg::FP;
+    let operand = |o: Operand| matches!(o, Operand::Reg(r) if r == Reg::FP);
+    match op {
+        Op::Alu { dst, src, .. } => fp(dst) || operand(src),
+        Op::Jmp { dst, src, .. } => fp(dst) || operand(src),
+        Op::Store { dst, src, .. } => fp(dst) || operand(src),
+        Op::Neg { dst, .. } | Op::Swap { dst, .. } | Op::LoadImm64 { dst, .. } => fp(dst),
+        Op::MovSx { dst, src, .. }
+        | Op::Load { dst, src, .. }
+        | Op::Atomic { dst, src, .. } => fp(dst) || fp(src),
+        Op::Ja { .. } | Op::Call(_) | Op::Exit => false,
     }
 }
 
@@ -247,6 +273,10 @@ impl Translator<'_, '_> {
 
     /// A new 512-byte stack slot and the address one past its end (r10).
     fn frame_pointer(&mut self) -> cranelift_codegen::ir::Value {
+        if !self.prog.uses_fp {
+            // Nothing reads r10; any constant will do.
+            return self.b.ins().iconst(I64, 0);
+        }
         // Aligned to 16 so every naturally aligned eBPF access is aligned
         // natively too.
         let slot = self.b.create_sized_stack_slot(StackSlotData::new(

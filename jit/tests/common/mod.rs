@@ -2,6 +2,9 @@
 //! `Op`s, link them against test helpers, compile and run.
 #![allow(dead_code)]
 
+pub mod diff;
+pub mod programs;
+
 use capscope_bytecode::abi::helpers::HelperFn;
 use capscope_bytecode::insn::{
     AluOp, HelperId, Insn, JmpCond, MapIdx, Op, Operand, Reg, Size, Width,
@@ -127,13 +130,13 @@ pub fn compile_with(
     capscope_jit::compile(&s, &facts, linker, &mut HostCodeMemory, opts)
 }
 
-/// Compile with no maps or helpers and run on `ctx`.
+/// Run on both the interpreter and the JIT (no maps) and return the r0
+/// they agree on.
 pub fn run_ctx(ops: &[Op], ctx: &[u8]) -> u64 {
-    let p = compile_with(ops, None, &no_links(), &Options::default())
-        .unwrap_or_else(|e| panic!("compile failed: {e}\n{ops:#?}"));
-    // SAFETY: the test programs only touch their own stack and `ctx`, and
-    // call no helpers.
-    unsafe { p.call(ctx.as_ptr()) }
+    match diff::differential(&slots(ops), None, &[], ctx) {
+        Ok(a) => a.r0,
+        Err(trap) => panic!("the interpreter trapped: {trap:?}\n{ops:#?}"),
+    }
 }
 
 /// Compile with no maps or helpers and run on an empty context.

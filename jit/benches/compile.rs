@@ -1,0 +1,72 @@
+//! Compile time: each benchmark program, and a 50-instruction probe-shaped
+//! program (the yardstick: median under 100 µs), with a fresh
+//! compiler per compile (what `capscope_jit::compile` does) and with a
+//! reused [`capscope_jit::Jit`].
+//!
+//! `cargo bench -p capscope-jit --bench compile`
+
+mod common;
+
+use capscope_bytecode::insn::{AluOp, JmpCond, Op, Operand, Size, Width};
+use capscope_jit::host::HostCodeMemory;
+use capscope_jit::{Jit, Options};
+use capscope_verifier::Facts;
+use common::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// 50 instructions: the count() body after 29 instructions of context
+/// arithmetic with branches, like a probe with a predicate and a key
+/// computation.
+pub fn fifty() -> Vec<Op> {
+    let mut ops = ctx_arith();
+    ops.pop(); // exit
+    ops.extend([
+        Op::Alu { width: Width::W64, op: AluOp::Xor, dst: r(0), src: Operand::Reg(r(6)) },
+        Op::Jmp { width: Width::W64, cond: JmpCond::Sgt, dst: r(0), src: Operand::Imm(1000), off: 2 },
+        Op::Alu { width: Width::W32, op: AluOp::Mul, dst: r(0), src: Operand::Imm(7) },
+        Op::Alu { width: Width::W64, op: AluOp::Div, dst: r(0), src: Operand::Reg(r(3)) },
+        Op::Store { size: Size::DW, dst: r(10), off: -24, src: Operand::Reg(r(0)) },
+        Op::Load { size: Size::W, signed: false, dst: r(7), src: r(10), off: -24 },
+        Op::Alu { width: Width::W64, op: AluOp::Add, dst: r(7), src: Operand::Reg(r(4)) },
+        Op::Alu { width: Width::W64, op: AluOp::Lsh, dst: r(7), src: Operand::Imm(3) },
+        Op::Alu { width: Width::W64, op: AluOp::Mov, dst: r(1), src: Operand::Reg(r(1)) },
+    ]);
+    ops.extend(count());
+    ops
+}
+
+fn compile_times(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile");
+    let programs = [
+        ("ctx_arith", ctx_arith()),
+        ("count", count()),
+        ("hist", hist()),
+        ("predicate", predicate()),
+        ("fifty", fifty()),
+    ];
+    for (name, ops) in &programs {
+        let slots = slots(ops);
+        let facts = Facts::conservative(slots.len());
+        let env = model(if *name == "hist" { "hist" } else { "count" });
+        let linker = ModelLinker(&env);
+        let opts = Options { verify_clif: false, ..Options::host() };
+        g.bench_function(format!("{name}/{}-slots/fresh", slots.len()), |b| {
+            b.iter(|| capscope_jit::compile(&slots, &facts, &linker, &mut HostCodeMemory, &opts).unwrap())
+        });
+        let mut jit = Jit::new(&opts).unwrap();
+        g.bench_function(format!("{name}/{}-slots/reused", slots.len()), |b| {
+            b.iter(|| jit.compile(&slots, &facts, &linker, &mut HostCodeMemory).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(std::time::Duration::from_millis(300))
+        .measurement_time(std::time::Duration::from_secs(1));
+    targets = compile_times
+}
+criterion_main!(benches);
