@@ -1,0 +1,3 @@
+; trap: UnsupportedCall at 0
+call btf#5
+exit

@@ -1,0 +1,4 @@
+; trap: BadJumpTarget at 1
+r0 = 0
+goto -3
+exit

@@ -1,0 +1,5 @@
+; Signed modulo by zero leaves the destination.
+; r0: -9
+r0 = -9
+r0 s%= 0
+exit

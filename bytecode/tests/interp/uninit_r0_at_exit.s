@@ -1,0 +1,3 @@
+; exit reads r0.
+; trap: UninitializedRegister at 0
+exit
