@@ -100,8 +100,9 @@ pub(super) const fn reg_prefix(width: Width) -> char {
 }
 
 /// The text paired with `key`. Every table above covers every variant of its
-/// key type, which the tests in `print.rs` check; the empty fallback only
-/// keeps this free of panics.
+/// key type (a gap would print an empty operator, which the exhaustive
+/// round-trip test in `tests/asm_roundtrip.rs` would catch); the empty
+/// fallback only keeps this free of panics.
 fn lookup<K: PartialEq + Copy>(table: &[(K, &'static str)], key: K) -> &'static str {
     table
         .iter()
