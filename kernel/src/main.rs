@@ -82,6 +82,15 @@ pub extern "C" fn kentry(start_info: u32) -> ! {
     let serial_irqs = if control::enabled() { (1 << 4) | (1 << 3) } else { 1 << 4 };
     dev::pic::init(1 | serial_irqs);
     time::init();
+    hooks::platform::init();
+    if bootinfo::arg("selftest") == Some("kernel-fault") {
+        // Prove the fault path: touch the kernel stack's guard page.
+        let guard = arch::boot::kernel_stack().guard();
+        kprintln!("capscope: selftest: reading the kernel stack guard page");
+        // SAFETY: deliberately faulting read; the page fault handler
+        // reports it and exits QEMU, so the value is never used.
+        let _ = unsafe { core::ptr::read_volatile(guard as *const u64) };
+    }
 
     let Some(name) = bootinfo::arg("workload") else {
         kprintln!("capscope: no workload= on the command line; available:");
@@ -114,8 +123,7 @@ fn init_memory() {
     unsafe extern "C" {
         static __kernel_end: u8;
     }
-    // SAFETY: only the symbol's address is used.
-    let kernel_end = unsafe { &raw const __kernel_end as u64 } - KERNEL_VMA;
+    let kernel_end = &raw const __kernel_end as u64 - KERNEL_VMA;
     let (ram, n) = bootinfo::ram();
     let ram = &ram[..n];
     let total: u64 = ram.iter().map(|r| r.end - r.start).sum();

@@ -30,9 +30,4 @@ impl<T> Global<T> {
     pub fn lock(&self) -> RefMut<'_, T> {
         self.0.borrow_mut()
     }
-
-    /// Borrow if nobody else does (fault and panic paths).
-    pub fn try_lock(&self) -> Option<RefMut<'_, T>> {
-        self.0.try_borrow_mut().ok()
-    }
 }

@@ -8,8 +8,6 @@ use crate::dev::pit;
 
 /// Scheduler tick frequency.
 pub const TICK_HZ: u64 = 1000;
-/// Nanoseconds per tick.
-pub const TICK_NS: u64 = 1_000_000_000 / TICK_HZ;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(1);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);

@@ -172,21 +172,18 @@ impl StackRange {
 /// The kernel stack (one per CPU: the kernel is not preemptible, so a
 /// thread blocked in the kernel keeps no kernel stack).
 pub fn kernel_stack() -> StackRange {
-    // SAFETY: only the symbols' addresses are taken, never their contents.
-    unsafe {
-        let _ = &raw const kstack_guard;
-        StackRange {
-            bottom: &raw const kstack_bottom as u64,
-            top: &raw const kstack_top as u64,
-        }
+    // Taking an extern static's address reads nothing, so needs no unsafe.
+    let _ = &raw const kstack_guard;
+    StackRange {
+        bottom: &raw const kstack_bottom as u64,
+        top: &raw const kstack_top as u64,
     }
 }
 
 /// Interrupt stack `n` (0..4), for IST entry `n + 1`.
 pub fn ist_stack(n: usize) -> StackRange {
     assert!(n < 4);
-    // SAFETY: address arithmetic on a linker symbol; nothing is read.
-    let base = unsafe { &raw const ist_guards as u64 } + (n * (IST_SIZE + 4096)) as u64;
+    let base = &raw const ist_guards as u64 + (n * (IST_SIZE + 4096)) as u64;
     StackRange {
         bottom: base + 4096,
         top: base + 4096 + IST_SIZE as u64,

@@ -53,8 +53,7 @@ unsafe extern "C" {
 
 /// Fill and load the IDT.
 pub fn init() {
-    // SAFETY: taking the address of the stub table; it is code, not read.
-    let stubs = unsafe { &raw const trap_stubs } as u64;
+    let stubs = &raw const trap_stubs as u64;
     // SAFETY: boot-time, single CPU, interrupts off: no concurrent reader.
     let idt = unsafe { &mut *IDT.0.get() };
     for (v, e) in idt.iter_mut().enumerate() {

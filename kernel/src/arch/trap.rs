@@ -82,11 +82,6 @@ impl TrapFrame {
             rflags: self.rflags,
         }
     }
-
-    /// True if the trap came from ring 3.
-    pub fn from_user(&self) -> bool {
-        self.cs & 3 == 3
-    }
 }
 
 /// 512-byte `fxsave` area.

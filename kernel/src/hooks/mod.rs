@@ -20,6 +20,7 @@
 //! time, current ids, fault-safe user reads, readable kernel ranges, user
 //! and kernel stack walks, and code pages (in `mm::code`).
 
+#[cfg_attr(not(feature = "hooks"), allow(dead_code))]
 pub mod platform;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -51,6 +52,13 @@ pub fn header() -> EventHeader {
         thread,
         _reserved: 0,
     }
+}
+
+/// A timer tick, for `interval` probes.
+#[inline(always)]
+pub fn tick() {
+    #[cfg(feature = "hooks")]
+    capscope_kernel_hooks::tick();
 }
 
 /// Report an event; `make` runs only if a program is attached.

@@ -51,8 +51,7 @@ pub fn kernel_readable(addr: u64, len: usize) -> bool {
         static __text_start: u8;
         static __kernel_end: u8;
     }
-    // SAFETY: only the symbols' addresses are taken.
-    let (start, end) = unsafe { (&raw const __text_start as u64, &raw const __kernel_end as u64) };
+    let (start, end) = (&raw const __text_start as u64, &raw const __kernel_end as u64);
     let guard = |a: u64| {
         [boot::kernel_stack(), boot::ist_stack(0), boot::ist_stack(1), boot::ist_stack(2), boot::ist_stack(3)]
             .iter()
@@ -103,4 +102,56 @@ pub fn walk_kernel_stack(rbp: u64, out: &mut [u64]) -> usize {
         }
     });
     n
+}
+
+/// kernel-hooks' platform trait, implemented by the functions above.
+#[cfg(feature = "hooks")]
+mod adapter {
+    use capscope_kernel_hooks::{Fault, KernelFrame, Platform, COMM_LEN};
+
+    /// The reference kernel as a kernel-hooks platform: one CPU, so
+    /// `synchronize_cpus` has nothing to do.
+    pub struct KernelPlatform;
+
+    impl Platform for KernelPlatform {
+        fn now_ns(&self) -> u64 {
+            super::now_ns()
+        }
+        fn cpu(&self) -> usize {
+            0
+        }
+        fn cpus(&self) -> usize {
+            1
+        }
+        fn current(&self) -> (u32, u32) {
+            super::current()
+        }
+        fn comm(&self, buf: &mut [u8; COMM_LEN]) {
+            super::comm(buf)
+        }
+        fn read_user(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+            super::read_user(addr, buf).map_err(|_| Fault)
+        }
+        fn kernel_readable(&self, addr: u64, len: usize) -> bool {
+            super::kernel_readable(addr, len)
+        }
+        fn walk_user_stack(&self, out: &mut [u64]) -> usize {
+            super::walk_user_stack(out)
+        }
+        fn walk_kernel_stack(&self, from: KernelFrame, out: &mut [u64]) -> usize {
+            let rbp = if from.0 == 0 { crate::arch::cpu::rbp() } else { from.0 };
+            super::walk_kernel_stack(rbp, out)
+        }
+        fn synchronize_cpus(&self) {}
+    }
+
+    pub static PLATFORM: KernelPlatform = KernelPlatform;
+}
+
+/// Hand the platform to kernel-hooks (once, at boot).
+pub fn init() {
+    #[cfg(feature = "hooks")]
+    if let Err(e) = capscope_kernel_hooks::init(&adapter::PLATFORM) {
+        panic!("kernel-hooks init: {e:?}");
+    }
 }

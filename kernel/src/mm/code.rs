@@ -6,8 +6,6 @@
 //! [`Code`] handle. A page is never writable and executable at once.
 //! Dropping either frees the pages and their virtual range.
 
-use alloc::vec::Vec;
-
 use super::paging::{self, NX, P, W};
 use super::{frame, CODE_BASE};
 use crate::sync::Global;
@@ -83,14 +81,12 @@ impl CodeBuf {
             base: CODE_BASE + 4096 * first as u64,
             pages,
         };
-        let mut frames = Vec::with_capacity(pages);
         for i in 0..pages {
-            let ok = frame::alloc_zeroed()
-                .and_then(|f| paging::map_kernel(buf.base + 4096 * i as u64, f, P | W | NX).ok().map(|_| f));
-            match ok {
-                Some(f) => frames.push(f),
+            let f = frame::alloc_zeroed().ok_or(CodeError::NoMem)?;
+            if paging::map_kernel(buf.base + 4096 * i as u64, f, P | W | NX).is_err() {
+                frame::free(f);
                 // Dropping `buf` unmaps and frees what was mapped so far.
-                None => return Err(CodeError::NoMem),
+                return Err(CodeError::NoMem);
             }
         }
         Ok(buf)
@@ -155,4 +151,5 @@ pub fn self_test() {
     // which follows the C ABI (returns in eax, touches nothing else).
     let f: extern "C" fn() -> u32 = unsafe { core::mem::transmute(code.addr() as usize) };
     assert_eq!(f(), 42, "code-page self test");
+    assert!(code.len() >= 6 && !code.is_empty());
 }

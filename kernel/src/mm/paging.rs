@@ -97,14 +97,11 @@ pub fn init() {
         static __rodata_end: u8;
         static __kernel_end: u8;
     }
-    // SAFETY: linker symbols; only their addresses are used.
-    let (text, rodata, end) = unsafe {
-        (
-            &raw const __text_start as u64..&raw const __text_end as u64,
-            &raw const __text_end as u64..&raw const __rodata_end as u64,
-            &raw const __kernel_end as u64,
-        )
-    };
+    let (text, rodata, end) = (
+        &raw const __text_start as u64..&raw const __text_end as u64,
+        &raw const __text_end as u64..&raw const __rodata_end as u64,
+        &raw const __kernel_end as u64,
+    );
     let guards = [
         boot::kernel_stack().guard(),
         boot::ist_stack(0).guard(),

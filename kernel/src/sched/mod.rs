@@ -9,7 +9,7 @@
 
 use capscope_bytecode::abi::context::{IrqCtx, SyscallExitCtx};
 use capscope_kernel_core::uabi::USER_TOP;
-use capscope_kernel_core::{error::ret_of, Error};
+use capscope_kernel_core::error::ret_of;
 
 use crate::arch::trap::{self, ExitPath, TrapFrame};
 use crate::arch::{cpu, gdt, uaccess};
@@ -80,11 +80,12 @@ impl Kernel {
     /// A timer tick: wake sleepers and IRQ-0 waiters, count down the slice.
     fn tick(&mut self, from_user: bool) {
         self.ticks += 1;
-        let now = self.ticks;
+        hooks::tick();
+        let now = crate::time::now_ns();
         let due: alloc::vec::Vec<ThreadId> = self
             .threads
             .values()
-            .filter(|t| matches!(t.state, ThreadState::Blocked(Block::Sleep { deadline }) if deadline <= now))
+            .filter(|t| matches!(t.state, ThreadState::Blocked(Block::Sleep { deadline_ns }) if deadline_ns <= now))
             .map(|t| t.id)
             .collect();
         for id in due {
@@ -213,9 +214,4 @@ pub fn resume() -> ! {
         // and no kernel code runs in between.
         unsafe { trap::return_to_user(frame, fpu, path) }
     }
-}
-
-/// The result value for a syscall that was refused.
-pub fn err(e: Error) -> u64 {
-    e.to_ret() as u64
 }

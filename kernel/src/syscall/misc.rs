@@ -7,7 +7,6 @@ use super::Outcome;
 use crate::dev::serial::COM1;
 use crate::state::Kernel;
 use crate::task::Block;
-use crate::time::TICK_NS;
 
 /// `print(buf, len)`: at most `PRINT_MAX` bytes to the console.
 pub fn print(k: &mut Kernel, buf: u64, len: u64) -> KResult<u64> {
@@ -25,13 +24,14 @@ pub fn exit(k: &mut Kernel, status: u64) -> Outcome {
     Outcome::Done
 }
 
-/// `sleep(ns)`: block for at least `ns` (rounded up to whole ticks).
+/// `sleep(ns)`: block for at least `ns` as `clock` measures it. The
+/// deadline is checked at each timer tick, so sleeps end up to one tick
+/// late, never early (ticks and the TSC may drift apart under emulation).
 pub fn sleep(k: &mut Kernel, ns: u64) -> Outcome {
     if ns == 0 {
         return Outcome::Ret(Ok(0));
     }
-    let ticks = ns.div_ceil(TICK_NS).saturating_add(1);
-    let deadline = k.ticks.saturating_add(ticks);
-    k.block_current(Block::Sleep { deadline });
+    let deadline_ns = crate::time::now_ns().saturating_add(ns);
+    k.block_current(Block::Sleep { deadline_ns });
     Outcome::Blocked
 }

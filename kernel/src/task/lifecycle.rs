@@ -191,6 +191,7 @@ impl Kernel {
         let freed = self.with_caps(|caps, ev| caps.destroy_space(tid, ev));
         self.unbind_gates(tid);
         let task = self.tasks.get_mut(&tid).expect("task");
+        debug_assert_eq!(task.id, tid);
         let attachments = core::mem::take(&mut task.attachments);
         let mut aspace = task.aspace.take().expect("running task has a space");
         for a in &attachments {

@@ -93,10 +93,10 @@ pub struct Task {
 /// What a blocked thread waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Block {
-    /// Until tick `deadline`.
+    /// Until the clock reads `deadline_ns` (checked at every tick).
     Sleep {
-        /// Tick count to wake at.
-        deadline: u64,
+        /// `time::now_ns()` to wake at.
+        deadline_ns: u64,
     },
     /// A call on `gate`; `buf`/`len` receive the message.
     Recv {

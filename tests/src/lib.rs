@@ -1,0 +1,77 @@
+//! Shared helpers of capscope's cross-stage tests.
+//!
+//! The QEMU tests build the kernel once per test binary ([`kernel`]) and
+//! boot one workload per test ([`boot`]) with a timeout, so a hang is a
+//! failure, never a stuck CI run. Each workload prints its own ground
+//! truth; the kernel independently prints what teardown freed and how
+//! faults were handled; the tests check one against the other.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use capscope_kernel_runner::{self as runner, Boot, Flavor, Outcome, Run};
+
+/// The kernel image of `flavor`, built at most once per test process.
+pub fn kernel(flavor: Flavor) -> PathBuf {
+    static HOOKS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static NO_HOOKS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let cell = match flavor {
+        Flavor::Hooks => &HOOKS,
+        Flavor::NoHooks => &NO_HOOKS,
+    };
+    cell.get_or_init(|| runner::build_kernel(flavor).map_err(|e| e.to_string()))
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// QEMU, installed if missing and possible (CI runs as root).
+pub fn qemu() -> PathBuf {
+    static QEMU: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    QEMU.get_or_init(|| runner::ensure_qemu(true).map_err(|e| e.to_string()))
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Boot `workload` on the hooks kernel with a 30 s timeout.
+pub fn boot(workload: &str) -> Run {
+    boot_with(Flavor::Hooks, Boot { timeout: Duration::from_secs(30), ..Boot::new(workload) })
+}
+
+/// Boot with explicit options.
+pub fn boot_with(flavor: Flavor, b: Boot) -> Run {
+    let k = kernel(flavor);
+    let run = runner::boot_captured(&qemu(), &k, &b).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("--- {} ({:?}, {:.2} s)\n{}", b.workload, run.outcome, run.elapsed.as_secs_f64(), run.console);
+    run
+}
+
+/// The line of `console` that starts with `prefix`.
+pub fn line<'a>(console: &'a str, prefix: &str) -> &'a str {
+    console
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{console}"))
+}
+
+/// The numbers in a line, in order.
+pub fn numbers(line: &str) -> Vec<u64> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("digits"))
+        .collect()
+}
+
+/// The kernel's teardown report for task `task`: (status, capabilities
+/// freed, faults resolved, reflected, fatal).
+pub fn teardown(console: &str, task: u32) -> [u64; 5] {
+    let l = line(console, &format!("capscope: task {task} exited"));
+    let n = numbers(l);
+    // "task T exited with status S: teardown freed F capabilities; faults: R resolved, X reflected, Y fatal"
+    [n[1], n[2], n[3], n[4], n[5]]
+}
+
+/// Capabilities the kernel gives every workload's main task (task, factory,
+/// main thread); teardown frees them along with any leaked ones.
+pub const BOOTSTRAP_CAPS: u64 = 3;
