@@ -36,8 +36,12 @@ fn kind_of(a: &Arg) -> ArgKind {
 /// How a memory argument is used.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Use {
+    /// Reads `min..=max` bytes (a size argument gives the count).
     Read,
+    /// Writes them.
     Write,
+    /// Reads exactly a key or value size.
+    Fixed,
 }
 
 /// Call helper `id` at instruction `at`.
@@ -94,7 +98,7 @@ pub fn call(env: &Env<'_>, state: &mut State, at: InsnIdx, id: HelperId) -> Res<
                 } else {
                     def.value_size
                 };
-                memory(state, h, argn, r, &v, u64::from(n), u64::from(n), Use::Read, bad)?;
+                memory(state, h, argn, r, &v, u64::from(n), u64::from(n), Use::Fixed, bad)?;
             }
             Arg::ReadMem | Arg::WriteMem => {
                 let sr = arg_reg(i + 1);
@@ -173,6 +177,14 @@ fn memory(
         Value::PtrBits => return Err(RejectKind::PointerBitsUse { reg: r }),
         _ => return Err(bad()),
     };
+    if how == Use::Fixed && max > room {
+        return Err(RejectKind::HelperMemTooSmall {
+            helper: id,
+            arg: argn,
+            need: max,
+            room,
+        });
+    }
     if min == 0 || max > room {
         return Err(RejectKind::HelperSize {
             helper: id,
@@ -189,7 +201,7 @@ fn memory(
     // max <= room <= 512 here
     let (lo, hi) = (lo as i32, (hi_off + max as i64) as i32);
     match how {
-        Use::Read => match state.stack.bytes(lo, hi) {
+        Use::Read | Use::Fixed => match state.stack.bytes(lo, hi) {
             Bytes::Data => Ok(()),
             Bytes::PtrBits => Err(RejectKind::HelperLeak {
                 helper: id,

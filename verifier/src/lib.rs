@@ -192,8 +192,8 @@ pub fn verify_insns(
             let slots = insns
                 .get(pc..(pc + 2).min(insns.len()))
                 .map(|s| match Op::decode(s) {
-                    Ok(op) => s[..op.slots().min(s.len())].to_vec(),
-                    Err(_) => s[..1].to_vec(),
+                    Ok(op) => s.iter().take(op.slots()).copied().collect(),
+                    Err(_) => s.iter().take(1).copied().collect(),
                 })
                 .unwrap_or_default();
             Rejection {

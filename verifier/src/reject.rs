@@ -55,7 +55,6 @@ pub enum Code {
     V071,
     V072,
     V073,
-    V074,
     V080,
     V081,
     V082,
@@ -200,6 +199,7 @@ pub enum RejectKind {
     HelperSize { helper: HelperId, arg: u8, min: u64, max: u64, room: u64 },
     HelperCtxOffset { helper: HelperId, off: i64 },
     HelperUninitMem { helper: HelperId, arg: u8, offset: i32 },
+    HelperMemTooSmall { helper: HelperId, arg: u8, need: u64, room: u64 },
     // rule 9
     InfiniteLoop { head: InsnIdx },
     PathTooLong { limit: u64, head: Option<InsnIdx> },
@@ -224,7 +224,7 @@ impl RejectKind {
                 region: Region::Stack,
                 ..
             } => Code::V020,
-            UninitStack { .. } => Code::V021,
+            UninitStack { .. } | HelperUninitMem { .. } => Code::V021,
             VarOffsetPointerSpill => Code::V022,
             MisalignedAtomic { .. } => Code::V023,
             CtxWrite => Code::V030,
@@ -252,7 +252,7 @@ impl RejectKind {
             HelperMapKind { .. } => Code::V071,
             HelperSize { .. } => Code::V072,
             HelperCtxOffset { .. } => Code::V073,
-            HelperUninitMem { .. } => Code::V074,
+            HelperMemTooSmall { .. } => Code::V072,
             InfiniteLoop { .. } => Code::V080,
             PathTooLong { .. } => Code::V081,
             Budget { .. } => Code::V082,
@@ -320,11 +320,13 @@ impl fmt::Display for RejectKind {
             } => match region {
                 Region::Stack => write!(
                     f,
-                    "stack access at fp{lo:+}..fp{hi:+} is outside the 512-byte stack [fp-512, fp)"
+                    "stack access to bytes fp{lo:+} to fp{:+} lies outside the 512-byte stack (fp-512 to fp-1)",
+                    hi - 1
                 ),
                 Region::MapValue => write!(
                     f,
-                    "map value access at offsets {lo}..{hi} may fall outside the {size}-byte value; bound the offset (e.g. `if rX > N goto`, or `rX &= MASK`) before adding it"
+                    "map value access to bytes {lo} to {} may fall outside the {size}-byte value; bound the offset (e.g. `if rX > N goto`, or `rX &= MASK`) before adding it",
+                    hi - 1
                 ),
                 Region::Ctx => write!(f, "context access at offset {lo} is outside the context"),
             },
@@ -435,6 +437,16 @@ impl fmt::Display for RejectKind {
             } => write!(
                 f,
                 "argument {arg} of {} points at stack byte fp{offset}, which may not have been written",
+                helper_name(*helper)
+            ),
+            HelperMemTooSmall {
+                helper,
+                arg,
+                need,
+                room,
+            } => write!(
+                f,
+                "argument {arg} of {} must point at {need} bytes, but only {room} are available there",
                 helper_name(*helper)
             ),
             InfiniteLoop { head } => write!(

@@ -9,6 +9,8 @@
 //! map: hash:8:8:1024               (KIND:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES, numbered from 0)
 //! rule: 5                          (the rule the case exercises; for accept cases)
 //! max_path: 1000                   (optional: lower the rule-9 bound)
+//! max_steps: 100                   (optional: lower the analysis budget)
+//! raw: 95 00 00 00 00 00 00 00     (optional: raw slot bytes appended to the program)
 //! expect: reject V041 outside the  (or `accept`; the text after the code must
 //! insn: 7                           appear in the rendered rejection; insn optional)
 //! ---
@@ -32,6 +34,8 @@ struct Case {
     maps: Vec<MapDef>,
     rule: Option<u32>,
     max_path: Option<u64>,
+    max_steps: Option<u64>,
+    raw: Vec<u8>,
     expect: Expect,
     insn: Option<u32>,
     code: String,
@@ -67,6 +71,8 @@ fn parse(text: &str) -> Result<Case, String> {
         maps: Vec::new(),
         rule: None,
         max_path: None,
+        max_steps: None,
+        raw: Vec::new(),
         expect: Expect::Accept,
         insn: None,
         code: code.to_string(),
@@ -92,6 +98,16 @@ fn parse(text: &str) -> Result<Case, String> {
             }
             "rule" => case.rule = Some(v.parse().map_err(|e| format!("rule: {e}"))?),
             "max_path" => case.max_path = Some(v.parse().map_err(|e| format!("max_path: {e}"))?),
+            "max_steps" => {
+                case.max_steps = Some(v.parse().map_err(|e| format!("max_steps: {e}"))?)
+            }
+            "raw" => {
+                for b in v.split_whitespace() {
+                    case.raw.push(
+                        u8::from_str_radix(b, 16).map_err(|e| format!("raw byte `{b}`: {e}"))?,
+                    );
+                }
+            }
             "insn" => case.insn = Some(v.parse().map_err(|e| format!("insn: {e}"))?),
             "expect" => {
                 saw_expect = true;
@@ -144,7 +160,14 @@ fn every_case_file_gives_its_expected_verdict() {
             }
         };
         let insns = match assemble(&case.code) {
-            Ok(i) => i,
+            Ok(mut i) => {
+                // raw slots (for encodings the assembler cannot write) follow
+                // the assembled program
+                i.extend(
+                    capscope_bytecode::insn::slots_from_bytes(&case.raw).expect("whole slots"),
+                );
+                i
+            }
             Err(e) => {
                 writeln!(failures, "{name}: does not assemble: {e}").unwrap();
                 continue;
@@ -153,6 +176,9 @@ fn every_case_file_gives_its_expected_verdict() {
         let mut opts = Options::default();
         if let Some(p) = case.max_path {
             opts.max_path = p;
+        }
+        if let Some(p) = case.max_steps {
+            opts.max_steps = p;
         }
         let got = verify_insns(&insns, case.attach, &case.maps, &opts);
         match (&case.expect, got) {
