@@ -28,6 +28,8 @@ enum Command {
     Asm(cmd::asm::Args),
     /// Disassemble raw bytecode into eBPF text.
     Disasm(cmd::disasm::Args),
+    /// Compile and verify a probe script; print its diagnostics.
+    Check(cmd::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::run(a),
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Check(a) => cmd::check::run(a),
     };
     match result {
         Ok(code) => code,

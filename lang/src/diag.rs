@@ -17,6 +17,10 @@ use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 
 use crate::ast::Span;
 
+/// The terminal-color types [`emit`] writes to, so callers need not depend
+/// on codespan-reporting themselves.
+pub use codespan_reporting::term::termcolor;
+
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -225,7 +225,23 @@ fn expected_list(expected: &[String]) -> String {
         "\"int\"", "\"bool\"", "\"string\"", "\"ident\"", "\"var\"", "\"map\"", "\"(\"", "\"-\"",
         "\"!\"", "\"~\"",
     ];
+    const OPERATORS: &[&str] = &[
+        "\"+\"", "\"-\"", "\"*\"", "\"/\"", "\"%\"", "\"&\"", "\"|\"", "\"^\"", "\"<<\"",
+        "\">>\"", "\"==\"", "\"!=\"", "\"<\"", "\"<=\"", "\">\"", "\">=\"", "\"&&\"", "\"||\"",
+        "\"?\"", "\".\"",
+    ];
     let mut words: Vec<String> = Vec::new();
+    // After a complete operand, any binary operator could continue it:
+    // name the tokens that end or separate things, then "an operator".
+    let has_ops = expected.iter().filter(|e| OPERATORS.contains(&e.as_str())).count() > 4;
+    let expected: Vec<String> = if has_ops {
+        let mut v: Vec<String> = expected.iter().filter(|e| !OPERATORS.contains(&e.as_str())).cloned().collect();
+        v.push("\"an operator\"".into());
+        v
+    } else {
+        expected.to_vec()
+    };
+    let expected = expected.as_slice();
     let has_expr = expected.iter().any(|e| e == "\"int\"") && expected.iter().any(|e| e == "\"(\"");
     if has_expr {
         words.push("an expression".into());
@@ -245,6 +261,7 @@ fn expected_list(expected: &[String]) -> String {
             "\"type\"" => "a type name".to_string(),
             "\"op=\"" => "a compound assignment".to_string(),
             "\"block_comment\"" => continue,
+            "\"an operator\"" => "an operator".to_string(),
             other => format!("`{}`", other.trim_matches('"')),
         };
         if !words.contains(&w) {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod asm;
+pub mod check;
 pub mod disasm;
 pub mod list;

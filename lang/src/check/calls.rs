@@ -287,7 +287,14 @@ impl Checker {
             let mut d = Diagnostic::new(
                 Code::FormatArgCount,
                 span,
-                format!("the format has {} conversion{} but {} argument{} follow", convs.len(), plural(convs.len()), typed.len(), plural(typed.len())),
+                format!(
+                    "the format has {} conversion{} but {} argument{} follow{}",
+                    convs.len(),
+                    plural(convs.len()),
+                    typed.len(),
+                    plural(typed.len()),
+                    if typed.len() == 1 { "s" } else { "" }
+                ),
             )
             .label("wrong number of arguments")
             .secondary(fmt.span, format!("{} conversion{} here", convs.len(), plural(convs.len())));
