@@ -57,7 +57,7 @@ pub(crate) fn synchronize(p: &dyn Platform) {
             continue;
         }
         while slot.seq.load(Acquire) == s {
-            core::hint::spin_loop();
+            p.relax();
         }
     }
 }

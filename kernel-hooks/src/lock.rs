@@ -15,6 +15,19 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// event. Long enough that only a lock held across an interruption fails.
 pub(crate) const FIRE_SPINS: u32 = 1 << 16;
 
+/// Pause between tries; every 64th, let the platform yield (see
+/// [`crate::Platform::relax`]).
+#[inline]
+fn relax(i: u32) {
+    if i % 64 == 0 {
+        if let Some(p) = crate::fire::platform() {
+            p.relax();
+            return;
+        }
+    }
+    core::hint::spin_loop();
+}
+
 /// A test-and-test-and-set spin lock guarding no data of its own: map code
 /// keeps its state in atomics, and the lock only orders structural changes.
 #[derive(Default)]
@@ -41,22 +54,32 @@ impl SpinLock {
     /// Fire path: take the lock, or give up after [`FIRE_SPINS`] tries.
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<Guard<'_>> {
-        for _ in 0..FIRE_SPINS {
+        if self.try_once() {
+            return Some(Guard(self));
+        }
+        self.try_lock_slow()
+    }
+
+    #[cold]
+    fn try_lock_slow(&self) -> Option<Guard<'_>> {
+        for i in 1..FIRE_SPINS {
+            relax(i);
             if self.try_once() {
                 return Some(Guard(self));
             }
-            core::hint::spin_loop();
         }
         None
     }
 
     /// Control path: take the lock, waiting as long as needed.
     pub(crate) fn lock(&self) -> Guard<'_> {
+        let mut i = 0u32;
         loop {
             if self.try_once() {
                 return Guard(self);
             }
-            core::hint::spin_loop();
+            i = i.wrapping_add(1);
+            relax(i);
         }
     }
 }

@@ -77,4 +77,13 @@ pub trait Platform: Sync {
     /// nothing). The grace-period argument in [`crate::epoch`] rests on it,
     /// and it lets the fire path do without any barrier of its own.
     fn synchronize_cpus(&self);
+
+    /// Called in every spin-wait loop (a grace period waiting for a CPU to
+    /// leave its programs, a map lock held by another CPU). A kernel whose
+    /// CPUs are real needs nothing but the default pause hint; a host whose
+    /// "CPUs" are threads the OS may preempt yields, so the waiter does not
+    /// burn the time slice the holder needs.
+    fn relax(&self) {
+        core::hint::spin_loop();
+    }
 }
