@@ -187,7 +187,7 @@ impl Jit {
             None
         };
         let code = mem.install(compiled.code_buffer())?;
-        Ok(JitProgram { code, clif, asm })
+        Ok(JitProgram::new(code, clif, asm))
     }
 }
 

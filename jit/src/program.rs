@@ -12,13 +12,36 @@ pub type JitFn = unsafe extern "C" fn(ctx: *const u8) -> u64;
 /// intermediate texts the [`crate::Options`] asked for. Dropping it frees the
 /// code.
 pub struct JitProgram {
-    pub(crate) code: Box<dyn ExecutableCode>,
-    pub(crate) clif: Option<String>,
-    pub(crate) asm: Option<String>,
+    /// The entry point, cached so a call is one indirect call, not a
+    /// virtual call to find it first.
+    entry: JitFn,
+    code: Box<dyn ExecutableCode>,
+    clif: Option<String>,
+    asm: Option<String>,
 }
 
 impl JitProgram {
+    /// Wrap installed code that the compiler produced.
+    pub(crate) fn new(
+        code: Box<dyn ExecutableCode>,
+        clif: Option<String>,
+        asm: Option<String>,
+    ) -> JitProgram {
+        // SAFETY: `ExecutableCode` guarantees the entry points at the
+        // executable bytes the compiler produced, which is a SysV function
+        // taking one pointer and returning a u64 (see `translate`). Creating
+        // the pointer is safe; calling it is what callers must justify.
+        let entry = unsafe { core::mem::transmute::<*const u8, JitFn>(code.entry()) };
+        JitProgram {
+            entry,
+            code,
+            clif,
+            asm,
+        }
+    }
+
     /// Run the program on a context and return its r0.
+    #[inline]
     ///
     /// # Safety
     ///
@@ -32,11 +55,10 @@ impl JitProgram {
     /// 4. The current stack has room for the 512-byte eBPF frame per
     ///    (inlined) call level, plus the helpers' own needs.
     pub unsafe fn call(&self, ctx: *const u8) -> u64 {
-        let f = self.entry_fn();
         // SAFETY: the caller guarantees 1-4 above, which is everything the
-        // compiled code relies on; `entry_fn` is a function of type `JitFn`
-        // as long as `self` (which owns the code memory) lives.
-        unsafe { f(ctx) }
+        // compiled code relies on; `entry` is a function of type `JitFn` as
+        // long as `self` (which owns the code memory) lives.
+        unsafe { (self.entry)(ctx) }
     }
 
     /// The entry point as a function pointer, for callers (the kernel's fire
@@ -44,11 +66,14 @@ impl JitProgram {
     /// `self` lives, and calling it has the safety conditions of
     /// [`JitProgram::call`].
     pub fn entry_fn(&self) -> JitFn {
-        // SAFETY: `ExecutableCode` guarantees the entry points at the
-        // executable bytes the compiler produced, which is a SysV function
-        // taking one pointer and returning a u64 (see `translate`). Creating
-        // the pointer is safe; calling it is what the caller must justify.
-        unsafe { core::mem::transmute::<*const u8, JitFn>(self.code.entry()) }
+        self.entry
+    }
+
+    /// The machine code bytes (for disassemblers and tests).
+    pub fn code(&self) -> &[u8] {
+        // SAFETY: `ExecutableCode` guarantees `len` readable bytes at
+        // `entry`, unchanged while `self.code` lives, which `&self` ensures.
+        unsafe { core::slice::from_raw_parts(self.code.entry(), self.code.len()) }
     }
 
     /// Size of the machine code in bytes.
