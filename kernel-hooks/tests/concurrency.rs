@@ -102,8 +102,12 @@ fn detach_waits_for_every_firing_that_could_run_the_program() {
     let threads = firing_threads(2, &stop);
     let mut live = std::collections::VecDeque::new();
     let mut counted = 0u64;
-    let rounds = 1000;
-    for i in 0..rounds {
+    // At least 1000 attach/detach rounds, and enough runs that many of them
+    // overlapped a detach (bounded in time on a loaded machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut i = 0;
+    while i < 1000 || (RUNS.load(Relaxed) < 50_000 && std::time::Instant::now() < deadline) {
+        i += 1;
         let s = i % SLOTS;
         if live.len() >= SLOTS - 1 {
             let d: Detached = detach(live.pop_front().unwrap()).unwrap();
