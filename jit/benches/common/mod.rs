@@ -6,14 +6,13 @@
 use std::hint::black_box;
 
 use capscope_bytecode::abi::context::{EventHeader, SyscallEnterCtx};
-use capscope_bytecode::abi::helpers::{HelperFn, id};
+use capscope_bytecode::abi::helpers::id;
 use capscope_bytecode::insn::{
     AluOp, AtomicOp, CallTarget, HelperId, Insn, JmpCond, LoadImmKind, MapIdx, Op, Operand,
     Reg, Size, Width,
 };
 use capscope_bytecode::model::{EventState, ModelEnv, native};
 use capscope_bytecode::object::{MapDef, MapDisplay, MapKind};
-use capscope_jit::Linker;
 use zerocopy::IntoBytes;
 
 pub fn r(n: u8) -> Reg {
@@ -297,17 +296,7 @@ pub fn model(name: &str) -> ModelEnv {
     ModelEnv::new(&maps_for(name), EventState::default())
 }
 
-/// The JIT's view of a model environment: its handles, its native helpers.
-pub struct ModelLinker<'a>(pub &'a ModelEnv);
-
-impl Linker for ModelLinker<'_> {
-    fn map_handle(&self, idx: MapIdx) -> Option<u64> {
-        self.0.handle(idx)
-    }
-    fn helper(&self, id: HelperId) -> Option<HelperFn> {
-        native::helper_fn(id)
-    }
-}
+pub use capscope_jit::host::ModelLinker;
 
 /// The same bytecode for rbpf: `lddw map[N]` resolved to the constant
 /// handle, as any loader does (rbpf has no map relocation of its own).

@@ -2,26 +2,13 @@
 //! environments; the reference interpreter runs on one, the JIT on the
 //! other, and r0, every map and every ring-buffer record must agree.
 
-use capscope_bytecode::abi::helpers::HelperFn;
-use capscope_bytecode::insn::{HelperId, Insn, MapIdx};
+use capscope_bytecode::insn::Insn;
 use capscope_bytecode::interp::{self, Config, Trap};
-use capscope_bytecode::model::{EventState, ModelEnv, native};
+use capscope_bytecode::model::{EventState, ModelEnv};
 use capscope_bytecode::object::MapDef;
-use capscope_jit::host::HostCodeMemory;
-use capscope_jit::{Linker, Options};
+use capscope_jit::Options;
+use capscope_jit::host::{HostCodeMemory, ModelLinker};
 use capscope_verifier::Facts;
-
-/// The JIT's view of a model environment: its handles, its native helpers.
-pub struct ModelLinker<'a>(pub &'a ModelEnv);
-
-impl Linker for ModelLinker<'_> {
-    fn map_handle(&self, idx: MapIdx) -> Option<u64> {
-        self.0.handle(idx)
-    }
-    fn helper(&self, id: HelperId) -> Option<HelperFn> {
-        native::helper_fn(id)
-    }
-}
 
 /// What both engines agreed on.
 pub struct Agreed {
