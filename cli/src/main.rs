@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod mapspec;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Verify raw bytecode (--raw FILE.bin --attach POINT) or a script's programs.
+    Verify(cmd::verify::Args),
     /// List attach points; with -v, their context fields.
     List(cmd::list::Args),
     /// Assemble eBPF text into raw bytecode (FILE.s -o FILE.bin).
@@ -35,6 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Verify(a) => cmd::verify::run(a),
         Command::List(a) => cmd::list::run(a),
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

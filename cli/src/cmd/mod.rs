@@ -4,3 +4,4 @@ pub mod asm;
 pub mod check;
 pub mod disasm;
 pub mod list;
+pub mod verify;
