@@ -80,7 +80,9 @@ impl Checker {
                 if let ExprKind::Ident(b) = &base.kind
                     && b == "args"
                 {
-                    return self.args_field(field);
+                    let mut f = self.args_field(field);
+                    f.span = span;
+                    return f;
                 }
                 let b = self.expr(base);
                 self.tuple_get(b, field, span)

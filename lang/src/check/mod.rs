@@ -310,7 +310,7 @@ impl Checker {
                 let c = self.truthy(c, "an `if` condition");
                 let t = self.block(then);
                 let o = otherwise.as_ref().map(|b| self.block(b)).unwrap_or_default();
-                if let Some(v) = c.constant() {
+                if let (Some(v), false) = (c.constant(), c.ty == Type::Error) {
                     let d = Diagnostic::new(
                         Code::ConditionConstant,
                         cond.span,
