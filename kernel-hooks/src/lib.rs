@@ -46,6 +46,7 @@ use capscope_bytecode::{abi, insn, object};
 
 pub mod budget;
 pub mod control;
+mod engine;
 pub mod epoch;
 pub mod error;
 mod fire;
@@ -62,12 +63,16 @@ pub mod tsc;
 
 pub use capscope_bytecode::abi::AttachPoint;
 pub use capscope_bytecode::abi::context::{self, Context};
+#[cfg(feature = "std")]
+pub use capscope_jit::host::HostCodeMemory;
+pub use capscope_jit::{CodeMemory, CodeMemoryError, ExecutableCode};
 
 pub use budget::{DEFAULT_MEMORY_LIMIT, memory_in_use, memory_limit, set_memory_limit};
 pub use control::{
     Drained, MapRead, Status, clear_map, delete_key, drain_ringbuf, read_map, status, update_key,
     zero_map,
 };
+pub use engine::{JitEngine, JitOptions};
 pub use error::{HostError, LoadError};
 pub use fire::{InitError, MAX_CPUS, fire, init, is_armed, tick};
 #[cfg(feature = "std")]

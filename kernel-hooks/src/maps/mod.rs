@@ -328,6 +328,17 @@ impl Map {
         self.count(r)
     }
 
+    /// For a plain (not per-CPU) array: where its values live, so the JIT
+    /// can inline lookups: (address of entry 0, stride, entries). Entry `k`
+    /// is at `address + k * stride` for every `k < entries`, for the map's
+    /// whole life, which is exactly what `map_lookup_elem` returns.
+    pub(crate) fn array_layout(&self) -> Option<(u64, u32, u32)> {
+        match &self.imp {
+            Imp::Array(a) if self.def.kind == MapKind::Array => Some(a.layout()),
+            _ => None,
+        }
+    }
+
     /// The deepest stack a stack-trace map holds (0 for other kinds).
     pub(crate) fn stack_depth(&self) -> usize {
         match &self.imp {

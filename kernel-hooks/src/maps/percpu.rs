@@ -231,6 +231,11 @@ impl Array {
         Ok(())
     }
 
+    /// Where row 0 lives: (address of entry 0, stride, entries).
+    pub(crate) fn layout(&self) -> (u64, u32, u32) {
+        (mem::ptr(&self.data) as u64, (self.vw * 8) as u32, self.n)
+    }
+
     /// A key is "present" in an array when it is in range.
     pub(crate) fn len(&self) -> u32 {
         self.n
