@@ -3,5 +3,6 @@
 pub mod asm;
 pub mod check;
 pub mod disasm;
+pub mod exec;
 pub mod list;
 pub mod verify;
