@@ -32,8 +32,6 @@ enum Command {
     Asm(cmd::asm::Args),
     /// Disassemble raw bytecode into eBPF text.
     Disasm(cmd::disasm::Args),
-    /// Compile and verify a probe script; print its diagnostics.
-    Check(cmd::check::Args),
     /// Run a program once on a synthetic event and print r0 and the maps.
     Exec(cmd::exec::Args),
     /// Compile and verify a probe script; print its diagnostics.
@@ -47,7 +45,6 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::run(a),
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),
-        Command::Check(a) => cmd::check::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::Check(a) => cmd::check::run(a),
     };
