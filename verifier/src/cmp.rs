@@ -206,16 +206,16 @@ fn exclude(s: &Scalar, c: u64) -> Option<Scalar> {
         return None;
     }
     if s.umin == c {
-        s.umin += 1;
+        s.umin = s.umin.checked_add(1)?;
     }
     if s.umax == c {
-        s.umax -= 1;
+        s.umax = s.umax.checked_sub(1)?;
     }
     if s.smin == c as i64 {
-        s.smin += 1;
+        s.smin = s.smin.checked_add(1)?;
     }
     if s.smax == c as i64 {
-        s.smax -= 1;
+        s.smax = s.smax.checked_sub(1)?;
     }
     s.synced()
 }

@@ -206,10 +206,12 @@ pub(crate) enum Target {
 pub(crate) fn resolve(state: &State, base: Reg, off: i16, size: u32) -> Res<Target> {
     let off = i64::from(off);
     match read(state, base)? {
-        Value::Ctx { off: o } => Ok(Target::Ctx { off: o + off }),
+        Value::Ctx { off: o } => Ok(Target::Ctx {
+            off: o.saturating_add(off),
+        }),
         Value::Stack { off: s } => {
-            let lo = s.smin + off;
-            let hi = s.smax + off + i64::from(size);
+            let lo = s.smin.saturating_add(off);
+            let hi = s.smax.saturating_add(off + i64::from(size));
             if lo < -512 || hi > 0 {
                 return Err(RejectKind::OutOfBounds {
                     region: Region::Stack,
@@ -225,8 +227,8 @@ pub(crate) fn resolve(state: &State, base: Reg, off: i16, size: u32) -> Res<Targ
             })
         }
         Value::MapValue { off: s, size: vs, .. } => {
-            let lo = s.smin + off;
-            let hi = s.smax + off + i64::from(size);
+            let lo = s.smin.saturating_add(off);
+            let hi = s.smax.saturating_add(off + i64::from(size));
             if lo < 0 || hi > i64::from(vs) {
                 return Err(RejectKind::OutOfBounds {
                     region: Region::MapValue,

@@ -99,7 +99,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                         f.last_input = Some(set.clone());
                     }
                     for s in set {
-                        self.live -= 1;
+                        self.live = self.live.saturating_sub(1);
                         self.run_block(b, s)?;
                     }
                 }
@@ -292,7 +292,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             }
             !sub
         });
-        self.live -= (before - set.len()) as u64;
+        self.live = self.live.saturating_sub((before - set.len()) as u64);
         if set.len() < MAX_STATES_PER_BLOCK {
             set.push(s);
             self.stored += 1;
