@@ -7,8 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
-mod output;
 mod mapspec;
+mod output;
 
 use std::process::ExitCode;
 
@@ -36,6 +36,8 @@ enum Command {
     Exec(cmd::exec::Args),
     /// Compile and verify a probe script; print its diagnostics.
     Check(cmd::check::Args),
+    /// Boot the reference kernel under QEMU with a workload.
+    Boot(cmd::boot::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Disasm(a) => cmd::disasm::run(a),
         Command::Exec(a) => cmd::exec::run(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Boot(a) => cmd::boot::run(a),
     };
     match result {
         Ok(code) => code,

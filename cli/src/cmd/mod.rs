@@ -2,6 +2,7 @@
 
 pub mod asm;
 pub mod check;
+pub mod boot;
 pub mod disasm;
 pub mod exec;
 pub mod list;
