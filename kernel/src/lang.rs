@@ -14,14 +14,24 @@ global_asm!(
 memcpy:
     mov rax, rdi
     mov rcx, rdx
+    shr rcx, 3
+    rep movsq
+    mov rcx, rdx
+    and rcx, 7
     rep movsb
     ret
 
     .global memset
 memset:
     mov r9, rdi
-    mov eax, esi
+    movzx eax, sil
+    movabs r8, 0x0101010101010101
+    imul rax, r8
     mov rcx, rdx
+    shr rcx, 3
+    rep stosq
+    mov rcx, rdx
+    and rcx, 7
     rep stosb
     mov rax, r9
     ret
@@ -42,8 +52,7 @@ memmove:
     cld
     ret
 1:
-    rep movsb
-    ret
+    jmp memcpy
 
     .global memcmp
     .global bcmp

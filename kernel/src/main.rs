@@ -186,8 +186,9 @@ extern "C" fn trap_from_kernel(frame: &mut TrapFrame) {
 extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
     let nr = frame.rax;
     let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-    let mut k = KERNEL.lock();
-    k.save_user(frame, ExitPath::Sysret);
+    // The enter hook fires before the kernel state is touched (a probe's
+    // user stack walk needs only the registers noted here).
+    hooks::platform::note_user_regs(frame.rip, frame.rbp);
     hooks::fire(AttachPoint::SyscallEnter, || SyscallEnterCtx {
         header: hooks::header(),
         nr,
@@ -198,6 +199,8 @@ extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
         arg4: args[4],
         arg5: args[5],
     });
+    let mut k = KERNEL.lock();
+    k.save_user(frame, ExitPath::Sysret);
     let id = k.cur_id();
     k.cur().syscall_nr = Some(nr);
     if let syscall::Outcome::Ret(r) = syscall::dispatch(&mut k, nr, args) {

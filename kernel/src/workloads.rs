@@ -1,7 +1,7 @@
 //! The ring-3 workloads embedded in the image (built from `kernel/user` by
 //! build.rs). `workload=NAME` on the command line picks one.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// An embedded program.
 pub struct Program {
@@ -30,15 +30,19 @@ pub fn by_name(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
 }
 
-static CURRENT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The running task's program (null: idle). A plain pointer store on
+/// every return to user mode, read by probes' `comm`.
+static CURRENT: AtomicPtr<Program> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Record the program of the task about to run (`None`: idle).
 pub fn set_current(p: Option<&'static Program>) {
-    let i = p.and_then(|p| PROGRAMS.iter().position(|q| core::ptr::eq(q, p)));
-    CURRENT.store(i.unwrap_or(usize::MAX), Ordering::Relaxed);
+    let ptr = p.map_or(core::ptr::null_mut(), |p| p as *const Program as *mut Program);
+    CURRENT.store(ptr, Ordering::Relaxed);
 }
 
 /// The running task's program name ("idle" when none).
 pub fn current_name() -> &'static str {
-    PROGRAMS.get(CURRENT.load(Ordering::Relaxed)).map_or("idle", |p| p.name)
+    let p = CURRENT.load(Ordering::Relaxed);
+    // SAFETY: the pointer is null or was made from a `&'static Program`.
+    unsafe { p.as_ref() }.map_or("idle", |p| p.name)
 }

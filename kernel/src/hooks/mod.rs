@@ -62,10 +62,25 @@ pub fn tick() {
 }
 
 /// Report an event; `make` runs only if a program is attached.
+///
+/// The flag test is inlined at the call site; everything else (building
+/// the context, running programs) is in a cold, out-of-line function, so
+/// the hot path of a site with nothing attached is a load, a test and a
+/// not-taken branch, and the surrounding code is laid out as if the site
+/// were not there.
 #[inline(always)]
 pub fn fire<C: Context>(point: AttachPoint, make: impl FnOnce() -> C) {
     #[cfg(feature = "hooks")]
-    capscope_kernel_hooks::fire(point, make);
+    if capscope_kernel_hooks::is_armed(point) {
+        fire_cold(point, make);
+    }
     #[cfg(not(feature = "hooks"))]
     let _ = (point, make);
+}
+
+#[cfg(feature = "hooks")]
+#[cold]
+#[inline(never)]
+fn fire_cold<C: Context>(point: AttachPoint, make: impl FnOnce() -> C) {
+    capscope_kernel_hooks::fire(point, make);
 }

@@ -186,14 +186,7 @@ pub fn resume() -> ! {
             k.complete(id, w);
         }
         let t = k.threads.get_mut(&id).expect("picked thread");
-        if let Some(nr) = t.syscall_nr.take() {
-            let ret = t.frame.rax as i64;
-            hooks::fire(AttachPoint::SyscallExit, || SyscallExitCtx {
-                header: hooks::header(),
-                nr,
-                ret,
-            });
-        }
+        let syscall_nr = t.syscall_nr.take();
         // Never trust a saved frame: force user selectors, sane flags and a
         // canonical user rip (iret/sysret to anything else faults in ring 0).
         let f = &mut t.frame;
@@ -206,12 +199,23 @@ pub fn resume() -> ! {
             continue;
         }
         platform::note_user_regs(f.rip, f.rbp);
+        let ret = f.rax as i64;
         let (frame, fpu, path) = (&raw const t.frame, &raw const t.fpu, t.path);
         drop(k);
+        // Fired last, with the kernel state released, so that with nothing
+        // attached the site costs its flag test and nothing else.
+        if let Some(nr) = syscall_nr {
+            hooks::fire(AttachPoint::SyscallExit, || SyscallExitCtx {
+                header: hooks::header(),
+                nr,
+                ret,
+            });
+        }
         // SAFETY: the frame was sanitised above; CR3 maps the thread's
         // task; the thread object (boxed, so its address is stable) cannot
-        // be freed before the `iretq`/`sysretq`, since interrupts are off
-        // and no kernel code runs in between.
+        // be freed before the `iretq`/`sysretq`: interrupts are off, and
+        // the only code in between is the exit hook, whose probes cannot
+        // reach kernel objects.
         unsafe { trap::return_to_user(frame, fpu, path) }
     }
 }
