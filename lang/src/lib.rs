@@ -67,11 +67,10 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Why a script did not compile: all its diagnostics, errors and
-/// warnings, in source order.
+/// Why a script did not compile: its errors, in source order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
-    /// Every diagnostic; at least one is an error.
+    /// The errors (at least one).
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -109,7 +108,10 @@ pub fn compile(source: &str) -> Result<Compiled> {
 
 /// The pipeline: parse → check → lower → optimize → encode.
 pub fn compile_with(source: &str, options: &Options) -> Result<Compiled> {
+    // A rejected script shows its errors only: warnings about a script
+    // that does not compile are noise next to them.
     let fail = |mut diagnostics: Vec<Diagnostic>| {
+        diagnostics.retain(Diagnostic::is_error);
         diagnostics.sort_by_key(|d| (d.primary.span.start, d.code.as_str()));
         CompileError { diagnostics }
     };

@@ -214,6 +214,11 @@ fn token_help(tok: &Token, expected: &[String]) -> Option<String> {
             Some("inside a predicate, write division in parentheses: `/($a / 2) > 1/`".into())
         }
         Token::Assign if expects("\"==\"") => Some("to compare, write `==`".into()),
+        _ if expected.len() == 1 && expects("\"{\"") => Some(
+            "a probe body starts with `{`; if a `/` before this was meant as division, \
+             put it in parentheses: `/($a / 2) > 1/`"
+                .into(),
+        ),
         _ => None,
     }
 }

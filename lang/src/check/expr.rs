@@ -55,7 +55,10 @@ impl Checker {
         let span = e.span;
         match &e.kind {
             ExprKind::Error => poison(span),
-            ExprKind::Int(v) => konst(*v, Type::Int(IntTy::U64), span),
+            // Literals are `i64`, as in bpftrace, unless they only fit a `u64`.
+            ExprKind::Int(v) => {
+                konst(*v, Type::Int(if *v > i64::MAX as u64 { IntTy::U64 } else { IntTy::I64 }), span)
+            }
             ExprKind::Bool(b) => konst(u64::from(*b), Type::Bool, span),
             ExprKind::Str(s) => {
                 if s.len() > MAX_STR {
@@ -77,7 +80,9 @@ impl Checker {
                 if let ExprKind::Ident(b) = &base.kind
                     && b == "args"
                 {
-                    return self.args_field(field);
+                    let mut f = self.args_field(field);
+                    f.span = span;
+                    return f;
                 }
                 let b = self.expr(base);
                 self.tuple_get(b, field, span)
@@ -185,7 +190,7 @@ impl Checker {
             UnOp::BitNot => Type::Int(IntTy { signed: x.ty.signed(), bytes: 8, meaning: Meaning::Number }),
         };
         if x.ty == Type::Error {
-            return poison(span);
+            return if self.infer { konst(0, ty, span) } else { poison(span) };
         }
         match x.constant() {
             Some(v) => konst(fold::unary(op, v), ty, span),
@@ -196,6 +201,17 @@ impl Checker {
     /// Type (and fold) `l op r`.
     pub(crate) fn binary(&mut self, op: BinOp, l: TExpr, r: TExpr, span: Span) -> TExpr {
         if l.ty == Type::Error || r.ty == Type::Error {
+            // While inferring, an operand of unknown type (a map not typed
+            // yet) still gives the result its type; afterwards it was an
+            // error, already reported.
+            if self.infer {
+                let ty = if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
+                    Type::Bool
+                } else {
+                    Type::Int(IntTy::U64)
+                };
+                return konst(0, ty, span);
+            }
             return poison(span);
         }
         if let (Type::Str(_), Type::Str(_)) = (&l.ty, &r.ty)
@@ -233,7 +249,7 @@ impl Checker {
                 _ => TExpr { kind: TKind::Logical(and, Box::new(l), Box::new(r)), ty: Type::Bool, span },
             };
         }
-        let signed = l.ty.signed() || r.ty.signed();
+        let signed = Type::arith_signed(&l.ty, &r.ty);
         let ty = if op.is_comparison() {
             Type::Bool
         } else {

@@ -12,7 +12,7 @@ pub(super) fn probe_vars(c: &mut Checker, _probe: &ast::Probe) {
     let unused: Vec<(String, ast::Span)> = c
         .vars
         .iter()
-        .filter(|v| !v.read && !v.name.starts_with("$_"))
+        .filter(|v| !v.read && !v.loop_var && !v.name.starts_with("$_"))
         .map(|v| (v.name.clone(), v.first))
         .collect();
     for (name, span) in unused {

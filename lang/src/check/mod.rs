@@ -51,6 +51,9 @@ pub fn check(program: &ast::Program) -> (Option<Checked>, Vec<Diagnostic>) {
             break;
         }
     }
+    // Whatever inference could not pin down (a map only ever assigned from
+    // itself, `@n = @n + 1`) is a u64, the type of a missing map value.
+    c.default_unknown_types();
     // Phase 2: check with the inferred types fixed.
     let probes = c.run(program, false);
     lints::lint(&mut c, &probes);
@@ -142,6 +145,22 @@ impl Checker {
         (self.maps.clone(), self.var_seed.clone())
     }
 
+    fn default_unknown_types(&mut self) {
+        for m in &mut self.maps {
+            if let Some((k, _)) = &mut m.key {
+                k.iter_mut().for_each(Type::default_unknown);
+            }
+            if let Some((ValueKind::Plain(t), _)) = &mut m.value {
+                t.default_unknown();
+            }
+        }
+        for v in self.var_seed.iter_mut().flatten() {
+            if let Some(t) = &mut v.ty {
+                t.default_unknown();
+            }
+        }
+    }
+
     /// Report, unless inferring.
     pub(crate) fn err(&mut self, d: Diagnostic) {
         if !self.infer {
@@ -189,7 +208,12 @@ impl Checker {
             }
         }
         self.points = points;
-        self.vars = self.var_seed.get(self.probe_idx).cloned().unwrap_or_default();
+        // Loop variables are made afresh by each walk of their loop.
+        self.vars = self
+            .var_seed
+            .get(self.probe_idx)
+            .map(|v| v.iter().filter(|v| !v.loop_var).cloned().collect())
+            .unwrap_or_default();
         self.var_index = self
             .vars
             .iter()
@@ -286,7 +310,7 @@ impl Checker {
                 let c = self.truthy(c, "an `if` condition");
                 let t = self.block(then);
                 let o = otherwise.as_ref().map(|b| self.block(b)).unwrap_or_default();
-                if let Some(v) = c.constant() {
+                if let (Some(v), false) = (c.constant(), c.ty == Type::Error) {
                     let d = Diagnostic::new(
                         Code::ConditionConstant,
                         cond.span,
@@ -352,7 +376,7 @@ impl Checker {
             }
         }
         let (a, b) = bounds.unwrap_or((0, 1));
-        let ty = Type::Int(if a < 0 { IntTy::I64 } else { IntTy::U64 });
+        let ty = Type::Int(IntTy::I64);
         let id = self.vars.len();
         self.vars.push(VarState {
             name: var.name.clone(),

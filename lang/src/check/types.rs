@@ -154,9 +154,20 @@ impl Type {
         }
     }
 
-    /// True when either is signed: the operation is then signed.
+    /// True for signed integers.
     pub fn signed(&self) -> bool {
         matches!(self, Type::Int(i) if i.signed)
+    }
+
+    /// C's usual arithmetic conversions, for 64-bit registers: narrower
+    /// unsigned integers and bools promote to `i64` (every value fits), so
+    /// an operation is unsigned exactly when one side is a `u64`.
+    pub fn arith_signed(a: &Type, b: &Type) -> bool {
+        let promoted_signed = |t: &Type| match t {
+            Type::Int(i) => i.signed || i.bytes < 8,
+            _ => true,
+        };
+        promoted_signed(a) && promoted_signed(b)
     }
 
     /// The type both `self` and `other` fit in, if they are of one kind:
@@ -185,6 +196,15 @@ impl Type {
             ),
             _ => return None,
         })
+    }
+
+    /// Replace types inference left unknown by `u64`.
+    pub fn default_unknown(&mut self) {
+        match self {
+            Type::Error => *self = Type::Int(IntTy::U64),
+            Type::Tuple(items) => items.iter_mut().for_each(Type::default_unknown),
+            _ => {}
+        }
     }
 
     /// True when a value of type `self` can be stored where `slot` is

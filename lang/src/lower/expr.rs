@@ -86,7 +86,7 @@ impl Fn<'_> {
                 };
                 let t = self.temp();
                 let size = if f.ty.size() == 8 { Size::DW } else { Size::W };
-                self.update(t, |s, r| s.load(size, r, Reg::R6, f.offset as i16));
+                self.define(t, |s, r| s.load(size, r, Reg::R6, f.offset as i16));
                 t
             }
             TKind::Var(id) => {
@@ -95,7 +95,7 @@ impl Fn<'_> {
                 }
                 let off = self.var_slot(*id);
                 let t = self.temp();
-                self.update(t, |s, r| s.load(Size::DW, r, Reg::FP, off));
+                self.define(t, |s, r| s.load(Size::DW, r, Reg::FP, off));
                 t
             }
             TKind::MapRead { map, key } => self.map_read_scalar(*map, key, &e.ty),
@@ -124,7 +124,7 @@ impl Fn<'_> {
                 t
             }
             TKind::Binary(op, l, r) if op.is_comparison() => {
-                let signed = l.ty.signed() || r.ty.signed();
+                let signed = Type::arith_signed(&l.ty, &r.ty);
                 let lv = self.scalar(l);
                 let t = self.into_temp(lv);
                 let rv = self.scalar(r);
@@ -134,7 +134,7 @@ impl Fn<'_> {
                 t
             }
             TKind::Binary(op, l, r) => {
-                let signed = l.ty.signed() || r.ty.signed();
+                let signed = Type::arith_signed(&l.ty, &r.ty);
                 let lv = self.scalar(l);
                 let t = self.into_temp(lv);
                 let rv = self.scalar(r);
@@ -180,7 +180,7 @@ impl Fn<'_> {
                 let ty = ty.clone();
                 let t = self.temp();
                 let at = b.off + *off as i16;
-                self.update(t, |s, r| s.load_typed(r, Reg::FP, at, &ty));
+                self.define(t, |s, r| s.load_typed(r, Reg::FP, at, &ty));
                 t
             }
             TKind::Cast(ty, x) => {
@@ -297,7 +297,7 @@ impl Fn<'_> {
             }
             TKind::Unary(UnOp::Not, x) => self.branch(x, target, !when),
             TKind::Binary(op, l, r) if op.is_comparison() => {
-                let signed = l.ty.signed() || r.ty.signed();
+                let signed = Type::arith_signed(&l.ty, &r.ty);
                 let mut cond = cmp_cond(*op, signed);
                 if !when {
                     cond = negate(cond);

@@ -261,6 +261,19 @@ impl<'a> Fn<'a> {
         }
     }
 
+    /// Give a fresh temporary `t` a value computed by `f` into a register
+    /// (`r1` for a spilled one, stored afterwards; its old value is not read).
+    pub fn define(&mut self, t: Val, f: impl FnOnce(&mut Self, Reg)) {
+        let r = match t {
+            Val::Reg(r) => r,
+            _ => Reg::R1,
+        };
+        f(self, r);
+        if let Val::Slot(off) = t {
+            self.store(Size::DW, Reg::FP, off, Operand::Reg(r));
+        }
+    }
+
     /// Apply `f` to temporary `t` in a register (`r1` for a spilled one,
     /// written back afterwards).
     pub fn update(&mut self, t: Val, f: impl FnOnce(&mut Self, Reg)) {

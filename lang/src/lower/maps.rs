@@ -119,8 +119,7 @@ impl Fn<'_> {
         let end = self.label();
         self.jmp(JmpCond::Eq, Reg::R0, Operand::Imm(0), end);
         let stored = self.value_type(map);
-        self.load_typed(Reg::R1, Reg::R0, 0, &stored);
-        self.set(t, Reg::R1);
+        self.define(t, |s, r| s.load_typed(r, Reg::R0, 0, &stored));
         self.bind(end);
         let _ = ty;
         t
