@@ -2,8 +2,9 @@
 //! like Linux's `BPF_PROG_TEST_RUN`, and print r0 and the maps.
 //!
 //! The work is split so that other inputs and engines are small additions:
-//! [`load`] turns the command line into a [`ProbeObject`] (today from
-//! `--raw` bytecode), [`synthetic_context`] builds the event, [`execute`]
+//! [`load`] turns the command line into a [`ProbeObject`] (from `--raw`
+//! bytecode, or by compiling a script given with `-e` or as a FILE),
+//! [`synthetic_context`] builds the event, [`execute`]
 //! runs one program of an object on one [`Engine`], and [`report`] prints.
 
 use std::fmt;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use capscope_bytecode::Op;
 use capscope_bytecode::abi::context::EventHeader;
 use capscope_bytecode::abi::fields::{self, FieldType};
 use capscope_bytecode::abi::{AttachPoint, consts};
@@ -18,15 +20,24 @@ use capscope_bytecode::insn::{InsnIdx, slots_from_bytes};
 use capscope_bytecode::interp::{self, Config, Exit, Trap};
 use capscope_bytecode::model::{DEFAULT_TIME_NS, EventState, ModelEnv};
 use capscope_bytecode::object::{AttachSpec, MapDef, ProbeObject, ProgramDef};
-use capscope_bytecode::Op;
 
 use crate::{mapspec, output};
 
 /// Run a program once on a synthetic event and print r0 and the maps.
 #[derive(clap::Args)]
 #[command(after_long_help = EXEC_HELP)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["raw"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["raw", "program", "script"])))]
 pub struct Args {
+    /// A probe script to compile and run, as in `-e 'cap:alloc { @[task] = count(); }'`.
+    #[arg(short = 'e', long = "program", value_name = "PROGRAM")]
+    program: Option<String>,
+    /// A probe script file to compile and run.
+    #[arg(value_name = "FILE")]
+    script: Option<PathBuf>,
+    /// Which program of a script runs, by probe name (`cap:alloc`,
+    /// `syscall:enter:map`); needed when the script has several.
+    #[arg(long, value_name = "PROBE")]
+    probe: Option<String>,
     /// Raw little-endian bytecode (8 bytes per instruction, 16 per lddw).
     #[arg(long, value_name = "FILE.bin", requires = "attach")]
     raw: Option<PathBuf>,
@@ -64,6 +75,13 @@ timestamp); every other field is 0 unless set with --ctx.
 Example:
     capscope exec --raw count.bin --attach cap:alloc \\
         --map hash:4:8:64 --ctx kind=KIND_GATE --ctx slot=3
+    capscope exec -e 'cap:alloc { @[args.kind] = count(); }' --ctx kind=KIND_GATE
+    capscope exec probes/cap-leak.probe --probe cap:alloc --ctx slot=3
+
+A script is compiled and verified first (its diagnostics are printed as by
+`capscope check`); its maps come from the script, and --probe picks the
+program to run when it has several. Records it writes (printf, print,
+clear, zero, exit) are carried out after the run.
 
 The memory-checked interpreter stops at the first instruction that would
 touch memory outside the context, its stack and the map values it looked
@@ -123,7 +141,11 @@ impl fmt::Display for CtxError {
         match self {
             CtxError::UnknownField { field, point } => {
                 let names: Vec<&str> = point.fields().iter().map(|f| f.name).collect();
-                write!(f, "{point} has no field `{field}` (fields: {})", names.join(", "))
+                write!(
+                    f,
+                    "{point} has no field `{field}` (fields: {})",
+                    names.join(", ")
+                )
             }
             CtxError::BadValue(v) => write!(f, "`{v}` is not a number or a named constant"),
             CtxError::OutOfRange { field, ty } => {
@@ -141,7 +163,10 @@ fn parse_value(s: &str) -> Option<i128> {
         Some(d) => (true, d),
         None => (false, s),
     };
-    let v = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         u64::from_str_radix(&h.replace('_', ""), 16).ok()
     } else if digits.starts_with(|c: char| c.is_ascii_digit()) {
         digits.replace('_', "").parse::<u64>().ok()
@@ -221,31 +246,47 @@ fn attach_spec(name: &str) -> anyhow::Result<AttachSpec> {
         let period_ns = match rest.strip_prefix(':').map(|r| r.split_once(':')) {
             None if rest.is_empty() => 1_000_000_000,
             Some(Some((unit, n))) => {
-                let n: u64 = n.parse().with_context(|| format!("bad interval `{name}`"))?;
+                let n: u64 = n
+                    .parse()
+                    .with_context(|| format!("bad interval `{name}`"))?;
                 let scale = match unit {
                     "s" => 1_000_000_000,
                     "ms" => 1_000_000,
                     "us" => 1_000,
                     _ => bail!("bad interval unit in `{name}` (s, ms or us)"),
                 };
-                n.checked_mul(scale).filter(|&p| p > 0).with_context(|| format!("bad interval `{name}`"))?
+                n.checked_mul(scale)
+                    .filter(|&p| p > 0)
+                    .with_context(|| format!("bad interval `{name}`"))?
             }
             _ => bail!("bad interval `{name}` (interval:ms:N or interval:s:N)"),
         };
-        return Ok(AttachSpec { point: AttachPoint::Interval, period_ns });
+        return Ok(AttachSpec {
+            point: AttachPoint::Interval,
+            period_ns,
+        });
     }
     let point = AttachPoint::from_name(name).with_context(|| {
         let names: Vec<&str> = AttachPoint::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown attach point `{name}` (one of {})", names.join(", "))
+        format!(
+            "unknown attach point `{name}` (one of {})",
+            names.join(", ")
+        )
     })?;
-    Ok(AttachSpec { point, period_ns: 0 })
+    Ok(AttachSpec {
+        point,
+        period_ns: 0,
+    })
 }
 
 /// Build the object to run from the arguments. I/O and usage errors are
 /// `Err` (exit 2); an invalid program is `Ok(Err(Rejected))` (exit 1).
 pub fn load(args: &Args) -> anyhow::Result<Result<Loaded, Rejected>> {
+    if args.program.is_some() || args.script.is_some() {
+        return load_script(args);
+    }
     let Some(path) = &args.raw else {
-        bail!("nothing to run: give --raw FILE.bin");
+        bail!("nothing to run: give -e PROGRAM, a script FILE or --raw FILE.bin");
     };
     let attach = attach_spec(args.attach.as_deref().unwrap_or_default())?;
     let source = path.display().to_string();
@@ -273,7 +314,49 @@ pub fn load(args: &Args) -> anyhow::Result<Result<Loaded, Rejected>> {
     if let Err(e) = object.validate() {
         return Ok(Err(Rejected(format!("{source}: {e}"))));
     }
-    Ok(Ok(Loaded { object, program: 0, source }))
+    Ok(Ok(Loaded {
+        object,
+        program: 0,
+        source,
+    }))
+}
+
+/// Compile and verify a script (`-e` or FILE) and pick the program to run.
+fn load_script(args: &Args) -> anyhow::Result<Result<Loaded, Rejected>> {
+    if args.raw.is_some() || !args.maps.is_empty() || args.attach.is_some() {
+        bail!("a script brings its own attach points and maps: drop --raw, --attach and --map");
+    }
+    let script = crate::cmd::check::Script {
+        program: args.program.clone(),
+        file: args.script.clone(),
+    };
+    let (source, text) = script.load()?;
+    let Some(compiled) = crate::cmd::check::compile_and_verify(&source, &text)? else {
+        return Ok(Err(Rejected(format!("{source}: the script was rejected"))));
+    };
+    let object = compiled.object;
+    let names: Vec<&str> = object.programs.iter().map(|p| p.name.as_str()).collect();
+    let program = match &args.probe {
+        Some(want) => names.iter().position(|n| n == want).with_context(|| {
+            format!(
+                "{source} has no probe `{want}` (it has {})",
+                names.join(", ")
+            )
+        })?,
+        None if names.len() == 1 => 0,
+        None if names.is_empty() => {
+            return Ok(Err(Rejected(format!("{source}: the script has no probes"))));
+        }
+        None => bail!(
+            "{source} has several probes ({}): choose one with --probe",
+            names.join(", ")
+        ),
+    };
+    Ok(Ok(Loaded {
+        object,
+        program,
+        source,
+    }))
 }
 
 /// The outcome of one run: the result and the environment afterwards.
@@ -362,8 +445,15 @@ pub fn report(loaded: &Loaded, exec: &mut Execution) -> anyhow::Result<ExitCode>
     let code = match &exec.result {
         Ok(exit) => {
             let signed = exit.r0 as i64;
-            let extra = if signed < 0 { format!(", {signed}") } else { String::new() };
-            writeln_ok(&mut out, format_args!("r0 = {} ({:#x}{extra})", exit.r0, exit.r0))?;
+            let extra = if signed < 0 {
+                format!(", {signed}")
+            } else {
+                String::new()
+            };
+            writeln_ok(
+                &mut out,
+                format_args!("r0 = {} ({:#x}{extra})", exit.r0, exit.r0),
+            )?;
             writeln_ok(&mut out, format_args!("steps = {}", exit.steps))?;
             ExitCode::SUCCESS
         }
@@ -412,10 +502,20 @@ mod tests {
 
     #[test]
     fn contexts() {
-        let set = |f: &str, v: &str| CtxSetting { field: f.into(), value: v.into() };
-        let ctx = synthetic_context(AttachPoint::CapAlloc, &[set("slot", "3"), set("kind", "KIND_GATE")]).unwrap();
+        let set = |f: &str, v: &str| CtxSetting {
+            field: f.into(),
+            value: v.into(),
+        };
+        let ctx = synthetic_context(
+            AttachPoint::CapAlloc,
+            &[set("slot", "3"), set("kind", "KIND_GATE")],
+        )
+        .unwrap();
         assert_eq!(ctx.len(), AttachPoint::CapAlloc.context_size());
-        assert_eq!(u64::from_le_bytes(ctx[0..8].try_into().unwrap()), DEFAULT_TIME_NS);
+        assert_eq!(
+            u64::from_le_bytes(ctx[0..8].try_into().unwrap()),
+            DEFAULT_TIME_NS
+        );
         assert_eq!(ctx[12], 1, "task defaults to 1");
         let slot = fields::find(AttachPoint::CapAlloc, "slot").unwrap().offset;
         assert_eq!(ctx[slot], 3);
