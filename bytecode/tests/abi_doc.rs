@@ -110,7 +110,9 @@ fn arg(a: &Arg) -> String {
 }
 
 fn helpers() -> String {
-    let mut s = String::from("| id | helper | r1, r2, ... | returns | what it does |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| id | helper | r1, r2, ... | returns | what it does |\n|---|---|---|---|---|\n",
+    );
     for h in HELPERS {
         let args: Vec<String> = h.args.iter().map(arg).collect();
         let ret = match h.ret {
@@ -122,7 +124,11 @@ fn helpers() -> String {
             "| {} | `{}` | {} | {ret} | {} |",
             h.id,
             h.name,
-            if args.is_empty() { "-".into() } else { args.join(", ") },
+            if args.is_empty() {
+                "-".into()
+            } else {
+                args.join(", ")
+            },
             h.doc
         );
     }
@@ -138,7 +144,12 @@ fn map_kinds() -> String {
             MapKind::Array | MapKind::PerCpuArray => format!("{}:4:8:256", k.name()),
             _ => format!("{}:8:8:1024", k.name()),
         };
-        let _ = writeln!(s, "| `{}` | {} | `{example}` |", k.name(), if k.per_cpu() { "yes" } else { "no" });
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | `{example}` |",
+            k.name(),
+            if k.per_cpu() { "yes" } else { "no" }
+        );
     }
     let _ = write!(
         s,
@@ -166,14 +177,19 @@ fn constants() -> String {
     let mut s = String::new();
     for (prefix, title) in groups {
         if prefix == "SYS_" {
-            let _ = writeln!(s, "**{title}** (`SYS_<NAME>`):\n\n| nr | name | arguments | what it does |\n|---|---|---|---|");
+            let _ = writeln!(
+                s,
+                "**{title}** (`SYS_<NAME>`):\n\n| nr | name | arguments | what it does |\n|---|---|---|---|"
+            );
             for c in consts::SYSCALLS {
                 let _ = writeln!(s, "| {} | `{}` | {} | {} |", c.nr, c.name, c.args, c.doc);
             }
             continue;
         }
         let _ = writeln!(s, "**{title}**:\n\n| name | value |\n|---|---|");
-        for (n, v) in consts::named().filter(|(n, _)| n.starts_with(prefix) && !n.starts_with("SYS_")) {
+        for (n, v) in
+            consts::named().filter(|(n, _)| n.starts_with(prefix) && !n.starts_with("SYS_"))
+        {
             let _ = writeln!(s, "| `{n}` | {v} |");
         }
         s.push('\n');
@@ -206,7 +222,9 @@ fn abi_doc_is_in_sync() {
         let name_end = tail.find(" -->").expect("marker closes");
         let name = &tail["<!-- BEGIN GENERATED: ".len()..name_end];
         let end_marker = format!("<!-- END GENERATED: {name} -->");
-        let end = tail.find(&end_marker).unwrap_or_else(|| panic!("no end marker for {name}"));
+        let end = tail
+            .find(&end_marker)
+            .unwrap_or_else(|| panic!("no end marker for {name}"));
         let body_start = name_end + " -->\n".len();
         let current = &tail[body_start.min(end)..end];
         let want = generate(name).unwrap_or_else(|| panic!("unknown generated section {name}"));
@@ -218,8 +236,17 @@ fn abi_doc_is_in_sync() {
         rest = &tail[end + end_marker.len()..];
     }
     out.push_str(rest);
-    for name in ["attach-points", "contexts", "helpers", "map-kinds", "constants"] {
-        assert!(found.iter().any(|f| f == name), "docs/abi.md lacks the generated section {name}");
+    for name in [
+        "attach-points",
+        "contexts",
+        "helpers",
+        "map-kinds",
+        "constants",
+    ] {
+        assert!(
+            found.iter().any(|f| f == name),
+            "docs/abi.md lacks the generated section {name}"
+        );
     }
     if std::env::var_os("CAPSCOPE_BLESS").is_some() {
         std::fs::write(&path, out).expect("write docs/abi.md");

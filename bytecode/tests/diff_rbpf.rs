@@ -33,10 +33,10 @@
 //! 9. The stack starts zeroed and may be read before it is written; the
 //!    checked interpreter traps. (The generator writes the window first.)
 //! 10. Legacy packet access (LD_ABS/LD_IND) is supported; RFC 9669
-//!    deprecates it and capscope's decoder rejects it. rbpf also does not
-//!    check reserved fields (a non-zero `src` in an immediate operation is
-//!    accepted), and computes jump targets in `i16`, so programs longer than
-//!    32767 slots misbehave.
+//!     deprecates it and capscope's decoder rejects it. rbpf also does not
+//!     check reserved fields (a non-zero `src` in an immediate operation is
+//!     accepted), and computes jump targets in `i16`, so programs longer
+//!     than 32767 slots misbehave.
 
 use capscope_bytecode::insn::{
     AluOp, Insn, JmpCond, LoadImmKind, Op, Operand, Reg, Size, SwapOrder, Width, slots_to_bytes,
@@ -317,7 +317,10 @@ fn build(init: &[u64; 10], fill: &[u8; 16], units: &[Unit]) -> Vec<Insn> {
                     off: 0,
                 });
             }
-            Unit::Ja { .. } => v.push(Op::Ja { off: 0, long: false }),
+            Unit::Ja { .. } => v.push(Op::Ja {
+                off: 0,
+                long: false,
+            }),
         }
         lowered.push(v);
     }
@@ -386,13 +389,16 @@ fn build(init: &[u64; 10], fill: &[u8; 16], units: &[Unit]) -> Vec<Insn> {
 
 fn run_ours(slots: &[Insn]) -> Result<u64, String> {
     let mut env = ModelEnv::new(&[], EventState::default());
-    let checked = interp::run(slots, &[], &mut env, &Config::default()).map_err(|t| t.to_string())?;
+    let checked =
+        interp::run(slots, &[], &mut env, &Config::default()).map_err(|t| t.to_string())?;
     let mut env = ModelEnv::new(&[], EventState::default());
     // SAFETY: the checked run above completed, so this deterministic program
     // makes only in-bounds accesses.
     let trusted = unsafe { interp::run_trusted(slots, &[], &mut env, &Config::default()) };
     if trusted != Ok(checked) {
-        return Err(format!("trusted run {trusted:?} differs from checked {checked:?}"));
+        return Err(format!(
+            "trusted run {trusted:?} differs from checked {checked:?}"
+        ));
     }
     Ok(checked.r0)
 }
@@ -454,17 +460,29 @@ fn rbpf_deviations_are_as_documented() {
     // Each: (program, capscope's RFC 9669 result, rbpf's result).
     let cases: &[(&str, u64, Result<u64, ()>)] = &[
         // 1: signed division runs unsigned in rbpf.
-        ("r0 = -6\n r0 s/= 2\n exit", (-3i64) as u64, Ok((u64::MAX - 5) / 2)),
+        (
+            "r0 = -6\n r0 s/= 2\n exit",
+            (-3i64) as u64,
+            Ok((u64::MAX - 5) / 2),
+        ),
         // 2: movsx runs as a plain move.
         ("r1 = 0x80\n r0 = (s8)r1\n exit", (-128i64) as u64, Ok(0x80)),
         // 3: 32-bit modulo by zero keeps the upper half.
         ("r0 = -1\n w0 %= 0\n exit", 0xffff_ffff, Ok(u64::MAX)),
         // 4: 64-bit equality against an immediate zero-extends it.
-        ("r0 = -1\n if r0 == -1 goto +1\n r0 = 0\n exit", u64::MAX, Ok(0)),
+        (
+            "r0 = -1\n if r0 == -1 goto +1\n r0 = 0\n exit",
+            u64::MAX,
+            Ok(0),
+        ),
         // 5: unsupported opcodes are rejected.
         ("r0 = 1\n r0 = bswap16 r0\n exit", 0x100, Err(())),
         ("r0 = 0\n gotol +0\n exit", 0, Err(())),
-        ("*(u64 *)(r10 - 8) = 1\n r0 = *(s8 *)(r10 - 8)\n exit", 1, Err(())),
+        (
+            "*(u64 *)(r10 - 8) = 1\n r0 = *(s8 *)(r10 - 8)\n exit",
+            1,
+            Err(()),
+        ),
         (
             "*(u64 *)(r10 - 8) = 1\n r1 = 2\n lock *(u64 *)(r10 - 8) += r1\n r0 = *(u64 *)(r10 - 8)\n exit",
             3,

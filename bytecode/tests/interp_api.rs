@@ -65,7 +65,11 @@ fn op() -> impl Strategy<Value = Op> {
             width: Width::W64,
             op: [AluOp::Add, AluOp::Sub, AluOp::Mov, AluOp::And][(i & 3) as usize],
             dst: d,
-            src: if i % 2 == 0 { Operand::Reg(s) } else { Operand::Imm(i) },
+            src: if i % 2 == 0 {
+                Operand::Reg(s)
+            } else {
+                Operand::Imm(i)
+            },
         }),
         (any_reg(), any_reg(), small_off(), 0usize..4, any::<bool>()).prop_map(
             |(d, s, off, sz, signed)| Op::Load {
@@ -99,7 +103,11 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         (any_reg(), 0i32..8).prop_map(|(d, i)| Op::LoadImm64 {
-            kind: if i < 6 { LoadImmKind::Map } else { LoadImmKind::MapValue },
+            kind: if i < 6 {
+                LoadImmKind::Map
+            } else {
+                LoadImmKind::MapValue
+            },
             dst: d,
             imm_lo: i,
             imm_hi: 0,
@@ -129,8 +137,11 @@ fn op() -> impl Strategy<Value = Op> {
 /// calls meaningful: stack and context pointers, map handles, small numbers.
 fn prologue() -> impl Strategy<Value = Vec<Op>> {
     let init = (0u8..4, -40i32..40).prop_map(|(k, v)| (k, v));
-    (proptest::collection::vec(init, 9), proptest::collection::vec(-64i16..0, 0..8)).prop_map(
-        |(inits, spills)| {
+    (
+        proptest::collection::vec(init, 9),
+        proptest::collection::vec(-64i16..0, 0..8),
+    )
+        .prop_map(|(inits, spills)| {
             let mut ops = Vec::new();
             for (i, (k, v)) in inits.into_iter().enumerate() {
                 let dst = Reg::new(if i == 0 { 0 } else { i as u8 + 1 }).expect("r0-r9");
@@ -142,19 +153,43 @@ fn prologue() -> impl Strategy<Value = Vec<Op>> {
                 };
                 match (base, kind) {
                     (Some(b), _) => {
-                        ops.push(Op::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Operand::Reg(b) });
-                        ops.push(Op::Alu { width: Width::W64, op: AluOp::Add, dst, src: Operand::Imm(v * 4) });
+                        ops.push(Op::Alu {
+                            width: Width::W64,
+                            op: AluOp::Mov,
+                            dst,
+                            src: Operand::Reg(b),
+                        });
+                        ops.push(Op::Alu {
+                            width: Width::W64,
+                            op: AluOp::Add,
+                            dst,
+                            src: Operand::Imm(v * 4),
+                        });
                     }
-                    (None, Some(kind)) => ops.push(Op::LoadImm64 { kind, dst, imm_lo: v.rem_euclid(6), imm_hi: 0 }),
-                    (None, None) => ops.push(Op::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Operand::Imm(v) }),
+                    (None, Some(kind)) => ops.push(Op::LoadImm64 {
+                        kind,
+                        dst,
+                        imm_lo: v.rem_euclid(6),
+                        imm_hi: 0,
+                    }),
+                    (None, None) => ops.push(Op::Alu {
+                        width: Width::W64,
+                        op: AluOp::Mov,
+                        dst,
+                        src: Operand::Imm(v),
+                    }),
                 }
             }
             for off in spills {
-                ops.push(Op::Store { size: Size::DW, dst: Reg::FP, off: off * 8 % 512 - 8, src: Operand::Imm(i32::from(off)) });
+                ops.push(Op::Store {
+                    size: Size::DW,
+                    dst: Reg::FP,
+                    off: off * 8 % 512 - 8,
+                    src: Operand::Imm(i32::from(off)),
+                });
             }
             ops
-        },
-    )
+        })
 }
 
 fn program() -> impl Strategy<Value = Vec<Insn>> {
@@ -195,17 +230,35 @@ proptest! {
 #[test]
 fn invalid_instruction_traps_before_anything_runs() {
     let mut slots = asm("r0 = 1\n r0 += 1\n exit");
-    slots.insert(1, Insn { code: 0xff, ..Insn::default() });
+    slots.insert(
+        1,
+        Insn {
+            code: 0xff,
+            ..Insn::default()
+        },
+    );
     let mut env = ModelEnv::new(&[], EventState::default());
     let t = interp::run(&slots, &[], &mut env, &Config::default()).unwrap_err();
     assert_eq!(t.at, InsnIdx(1));
-    assert_eq!(t.kind, TrapKind::InvalidInstruction(DecodeError::UnknownOpcode(0xff)));
-    assert_eq!(t.to_string(), "instruction 1: invalid instruction: unknown opcode 0xff");
+    assert_eq!(
+        t.kind,
+        TrapKind::InvalidInstruction(DecodeError::UnknownOpcode(0xff))
+    );
+    assert_eq!(
+        t.to_string(),
+        "instruction 1: invalid instruction: unknown opcode 0xff"
+    );
     // ... even if it is unreachable, as in Linux.
     let mut slots = asm("r0 = 0\n exit");
-    slots.push(Insn { code: 0x18, ..Insn::default() });
+    slots.push(Insn {
+        code: 0x18,
+        ..Insn::default()
+    });
     let t = interp::run(&slots, &[], &mut env, &Config::default()).unwrap_err();
-    assert_eq!(t.kind, TrapKind::InvalidInstruction(DecodeError::TruncatedLddw));
+    assert_eq!(
+        t.kind,
+        TrapKind::InvalidInstruction(DecodeError::TruncatedLddw)
+    );
 }
 
 #[test]
@@ -229,7 +282,9 @@ fn a_decoded_program_runs_many_times() {
     assert_eq!(prog.op(InsnIdx(1)), Some(Op::Exit));
     let mut env = ModelEnv::new(&[], EventState::default());
     for v in [1u32, 7, 42] {
-        let exit = prog.run(&v.to_le_bytes(), &mut env, &Config::default()).unwrap();
+        let exit = prog
+            .run(&v.to_le_bytes(), &mut env, &Config::default())
+            .unwrap();
         assert_eq!(exit.r0, u64::from(v));
         assert_eq!(exit.steps, 2);
     }
@@ -243,10 +298,12 @@ fn registers_hold_real_addresses() {
     let ctx = [0u8; 24];
     let mut env = ModelEnv::new(&[], EventState::default());
     // SAFETY: these programs access no memory at all.
-    let r1 = unsafe { interp::run_trusted(&asm("r0 = r1\n exit"), &ctx, &mut env, &Config::default()) };
+    let r1 =
+        unsafe { interp::run_trusted(&asm("r0 = r1\n exit"), &ctx, &mut env, &Config::default()) };
     assert_eq!(r1.unwrap().r0, ctx.as_ptr() as u64);
     // SAFETY: as above.
-    let fp = unsafe { interp::run_trusted(&asm("r0 = r10\n exit"), &ctx, &mut env, &Config::default()) };
+    let fp =
+        unsafe { interp::run_trusted(&asm("r0 = r10\n exit"), &ctx, &mut env, &Config::default()) };
     let fp = fp.unwrap().r0;
     assert_eq!(fp % 8, 0, "r10 is 8-aligned");
     assert_ne!(fp, 0);
@@ -285,7 +342,10 @@ fn interpreter_and_native_helpers_see_the_same_map_values() {
 
 #[test]
 fn native_shims_share_the_model() {
-    let maps = [map(MapKind::Hash, 4, 8, 2), map(MapKind::RingBuf, 0, 0, 4096)];
+    let maps = [
+        map(MapKind::Hash, 4, 8, 2),
+        map(MapKind::RingBuf, 0, 0, 4096),
+    ];
     let mut env = ModelEnv::new(&maps, EventState::default());
     let h = env.handle(capscope_bytecode::MapIdx(0)).unwrap();
     let rb = env.handle(capscope_bytecode::MapIdx(1)).unwrap();
@@ -298,24 +358,41 @@ fn native_shims_share_the_model() {
         // SAFETY: every pointer is to a live local of the size the helper
         // table requires.
         unsafe {
-            assert_eq!(f(id::MAP_UPDATE_ELEM)(h, key.as_ptr() as u64, val.as_ptr() as u64, 0, 0), 0);
+            assert_eq!(
+                f(id::MAP_UPDATE_ELEM)(h, key.as_ptr() as u64, val.as_ptr() as u64, 0, 0),
+                0
+            );
             let p = f(id::MAP_LOOKUP_ELEM)(h, key.as_ptr() as u64, 0, 0, 0);
             assert_ne!(p, 0);
             assert_eq!(f(id::KTIME_GET_NS)(0, 0, 0, 0, 0), 1_000_000_000);
             assert_eq!(f(id::RINGBUF_OUTPUT)(rb, data.as_ptr() as u64, 5, 0, 0), 0);
             // A map of the wrong kind is refused, not acted on.
-            assert_eq!(f(id::RINGBUF_OUTPUT)(h, data.as_ptr() as u64, 5, 0, 0) as i64, -22);
+            assert_eq!(
+                f(id::RINGBUF_OUTPUT)(h, data.as_ptr() as u64, 5, 0, 0) as i64,
+                -22
+            );
             assert_eq!(f(id::MAP_LOOKUP_ELEM)(rb, key.as_ptr() as u64, 0, 0, 0), 0);
         }
     }
     // The clock advanced through the shim: the interpreter sees the next reading.
-    let exit = interp::run(&asm("call ktime_get_ns\n exit"), &[], &mut env, &Config::default());
+    let exit = interp::run(
+        &asm("call ktime_get_ns\n exit"),
+        &[],
+        &mut env,
+        &Config::default(),
+    );
     assert_eq!(exit.unwrap().r0, 1_000_001_000);
     let snap = env.snapshot();
     assert_eq!(snap.maps[0].entries[0].key, 9u32.to_le_bytes());
-    assert_eq!(snap.maps[0].entries[0].values, [77u64.to_le_bytes().to_vec()]);
+    assert_eq!(
+        snap.maps[0].entries[0].values,
+        [77u64.to_le_bytes().to_vec()]
+    );
     assert_eq!(snap.maps[1].records, [b"hello".to_vec()]);
-    assert_eq!(env.take_records(capscope_bytecode::MapIdx(1)), [b"hello".to_vec()]);
+    assert_eq!(
+        env.take_records(capscope_bytecode::MapIdx(1)),
+        [b"hello".to_vec()]
+    );
     assert_eq!(env.ringbuf_used(capscope_bytecode::MapIdx(1)), Some(0));
 }
 
@@ -331,8 +408,20 @@ fn shims_without_an_environment_fail_safely() {
 
 #[test]
 fn guards_nest() {
-    let mut a = ModelEnv::new(&[], EventState { cpu: 1, ..EventState::default() });
-    let mut b = ModelEnv::new(&[], EventState { cpu: 2, ..EventState::default() });
+    let mut a = ModelEnv::new(
+        &[],
+        EventState {
+            cpu: 1,
+            ..EventState::default()
+        },
+    );
+    let mut b = ModelEnv::new(
+        &[],
+        EventState {
+            cpu: 2,
+            ..EventState::default()
+        },
+    );
     let cpu = native::helper_fn(id::GET_SMP_PROCESSOR_ID).unwrap();
     let _ga = a.enter();
     // SAFETY: no pointer arguments.
@@ -352,7 +441,13 @@ fn guards_nest() {
 #[test]
 fn per_cpu_values_are_separate_across_runs() {
     let maps = [map(MapKind::PerCpuArray, 4, 8, 1)];
-    let mut env = ModelEnv::new(&maps, EventState { ncpus: 2, ..EventState::default() });
+    let mut env = ModelEnv::new(
+        &maps,
+        EventState {
+            ncpus: 2,
+            ..EventState::default()
+        },
+    );
     let prog = asm("
         *(u32 *)(r10 - 4) = 0
         r1 = map[0] ll
@@ -370,7 +465,10 @@ fn per_cpu_values_are_separate_across_runs() {
         interp::run(&prog, &[], &mut env, &Config::default()).unwrap();
     }
     let e = &env.snapshot().maps[0].entries[0];
-    assert_eq!(e.values, [1u64.to_le_bytes().to_vec(), 3u64.to_le_bytes().to_vec()]);
+    assert_eq!(
+        e.values,
+        [1u64.to_le_bytes().to_vec(), 3u64.to_le_bytes().to_vec()]
+    );
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn num(s: &str) -> Result<u64, String> {
 
 fn hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd hex `{s}`"));
     }
     (0..digits.len())
@@ -75,7 +75,10 @@ fn parse(text: &str) -> Result<Case, String> {
         let Some((key, val)) = rest.split_once(": ") else {
             continue;
         };
-        if !key.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-' || ch.is_ascii_digit()) {
+        if !key
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch == '-' || ch.is_ascii_digit())
+        {
             continue;
         }
         let val = val.trim();
@@ -163,7 +166,12 @@ fn check_maps(c: &Case, snap: &Snapshot) -> Result<(), String> {
     let mut with_records: Vec<usize> = c.records.iter().map(|e| e.0).collect();
     with_records.dedup();
     for m in with_records {
-        let want: Vec<Vec<u8>> = c.records.iter().filter(|r| r.0 == m).map(|r| r.1.clone()).collect();
+        let want: Vec<Vec<u8>> = c
+            .records
+            .iter()
+            .filter(|r| r.0 == m)
+            .map(|r| r.1.clone())
+            .collect();
         let got = &snap.maps.get(m).ok_or(format!("no map {m}"))?.records;
         if *got != want {
             return Err(format!("map {m}: records {got:x?}, expected {want:x?}"));
@@ -190,10 +198,10 @@ fn run_case(path: &Path) -> Result<(), String> {
             if exit.r0 != r0 {
                 return Err(format!("r0 = {:#x}, expected {r0:#x}", exit.r0));
             }
-            if let Some(steps) = c.steps {
-                if exit.steps != steps {
-                    return Err(format!("{} steps, expected {steps}", exit.steps));
-                }
+            if let Some(steps) = c.steps
+                && exit.steps != steps
+            {
+                return Err(format!("{} steps, expected {steps}", exit.steps));
             }
             // The trusted fast path must agree on programs the checked mode
             // ran to completion.
@@ -213,7 +221,10 @@ fn run_case(path: &Path) -> Result<(), String> {
         (Err(trap), None, Some((kind, at))) => {
             let dbg = format!("{:?}", trap.kind);
             if !dbg.starts_with(kind.as_str()) || trap.at.0 != *at {
-                return Err(format!("trapped with {dbg} at {}, expected {kind} at {at}", trap.at));
+                return Err(format!(
+                    "trapped with {dbg} at {}, expected {kind} at {at}",
+                    trap.at
+                ));
             }
         }
         _ => return Err(format!("got {got:?}")),
@@ -234,7 +245,11 @@ fn interp_cases() {
     let mut failures = String::new();
     for f in &files {
         if let Err(e) = run_case(f) {
-            let _ = writeln!(failures, "{}: {e}", f.file_name().unwrap_or_default().to_string_lossy());
+            let _ = writeln!(
+                failures,
+                "{}: {e}",
+                f.file_name().unwrap_or_default().to_string_lossy()
+            );
         }
     }
     assert!(failures.is_empty(), "failing cases:\n{failures}");

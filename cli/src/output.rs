@@ -10,9 +10,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use capscope_bytecode::MapIdx;
 use capscope_bytecode::abi::consts;
 use capscope_bytecode::abi::fields::Meaning;
-use capscope_bytecode::MapIdx;
 use capscope_bytecode::model::{Entry, MapSnapshot, ModelEnv, Snapshot};
 use capscope_bytecode::object::record::{self, RecordHeader};
 use capscope_bytecode::object::{
@@ -21,10 +21,12 @@ use capscope_bytecode::object::{
 
 /// Hex of bytes in memory order, no separators.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// A little-endian unsigned integer of up to 8 bytes at `off`; missing bytes
@@ -68,7 +70,9 @@ pub fn print_maps(w: &mut dyn Write, defs: &[MapDef], snap: &Snapshot) -> io::Re
     let stacks = stack_map(defs, snap);
     for (def, m) in defs.iter().zip(&snap.maps) {
         if is_raw(def) {
-            if !matches!(def.kind, MapKind::RingBuf | MapKind::StackTrace) || !defs.iter().any(|d| !is_raw(d)) {
+            if !matches!(def.kind, MapKind::RingBuf | MapKind::StackTrace)
+                || !defs.iter().any(|d| !is_raw(d))
+            {
                 print_raw_map(w, def, m)?;
             }
         } else if def.display.print_at_end {
@@ -92,7 +96,9 @@ pub fn drain_records(w: &mut dyn Write, obj: &ProbeObject, env: &mut ModelEnv) -
                 Record::Printf(text) => write!(w, "{text}")?,
                 Record::PrintMap(m) => {
                     let snap = env.snapshot();
-                    if let (Some(d), Some(s)) = (obj.maps.get(m as usize), snap.maps.get(m as usize)) {
+                    if let (Some(d), Some(s)) =
+                        (obj.maps.get(m as usize), snap.maps.get(m as usize))
+                    {
                         print_map(w, d, s, stack_map(&obj.maps, &snap))?;
                     }
                 }
@@ -114,7 +120,8 @@ pub fn is_raw(def: &MapDef) -> bool {
 /// A raw map: a header line, then `@name[KEYHEX]: VALUEHEX` lines (per-CPU
 /// maps: `cpuN=VALUEHEX` per CPU); ring buffers list their records.
 pub fn print_raw_map(w: &mut dyn Write, def: &MapDef, m: &MapSnapshot) -> io::Result<()> {
-    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if def.kind == MapKind::RingBuf {
         writeln!(
             w,
@@ -149,7 +156,11 @@ pub fn print_raw_map(w: &mut dyn Write, def: &MapDef, m: &MapSnapshot) -> io::Re
                 .collect::<Vec<_>>()
                 .join(" ")
         } else {
-            e.values.iter().map(|v| hex(v)).collect::<Vec<_>>().join(" ")
+            e.values
+                .iter()
+                .map(|v| hex(v))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         writeln!(w, "@{}[{}]: {value}", bare(&def.name), hex(&e.key))?;
     }
@@ -174,29 +185,56 @@ enum Value {
     Text(String),
 }
 
-fn combine(agg: Aggregation, values: &[Vec<u8>], fields: &[DisplayField], stacks: Option<&MapSnapshot>) -> Value {
-    let sum_u = |off| values.iter().fold(0u64, |a, v| a.wrapping_add(uint(v, off, 8)));
-    let sum_i = |off| values.iter().fold(0i64, |a, v| a.wrapping_add(int(v, off, 8)));
+fn combine(
+    agg: Aggregation,
+    values: &[Vec<u8>],
+    fields: &[DisplayField],
+    stacks: Option<&MapSnapshot>,
+) -> Value {
+    let sum_u = |off| {
+        values
+            .iter()
+            .fold(0u64, |a, v| a.wrapping_add(uint(v, off, 8)))
+    };
+    let sum_i = |off| {
+        values
+            .iter()
+            .fold(0i64, |a, v| a.wrapping_add(int(v, off, 8)))
+    };
     match agg {
         Aggregation::Count | Aggregation::Hist | Aggregation::Lhist { .. } => {
             Value::Num(i128::from(sum_u(0)))
         }
         Aggregation::Sum => Value::Num(i128::from(sum_i(0))),
         Aggregation::Min | Aggregation::Max => {
-            let seen = values.iter().filter(|v| uint(v, 8, 8) != 0).map(|v| int(v, 0, 8));
-            let best = if agg == Aggregation::Min { seen.min() } else { seen.max() };
+            let seen = values
+                .iter()
+                .filter(|v| uint(v, 8, 8) != 0)
+                .map(|v| int(v, 0, 8));
+            let best = if agg == Aggregation::Min {
+                seen.min()
+            } else {
+                seen.max()
+            };
             best.map_or(Value::None, |v| Value::Num(i128::from(v)))
         }
         Aggregation::Avg => {
             let (total, count) = (sum_i(0), sum_u(8));
-            Value::Num(if count == 0 { 0 } else { i128::from(total) / i128::from(count) })
+            Value::Num(if count == 0 {
+                0
+            } else {
+                i128::from(total) / i128::from(count)
+            })
         }
         Aggregation::Stats => Value::Stats {
             count: sum_u(8),
             total: sum_i(0),
         },
         Aggregation::None => {
-            let per_cpu: Vec<String> = values.iter().map(|v| fields_text(fields, v, stacks)).collect();
+            let per_cpu: Vec<String> = values
+                .iter()
+                .map(|v| fields_text(fields, v, stacks))
+                .collect();
             Value::Text(if per_cpu.len() == 1 {
                 per_cpu.into_iter().next().unwrap_or_default()
             } else {
@@ -210,7 +248,11 @@ fn value_text(v: &Value) -> String {
     match v {
         Value::Num(n) => n.to_string(),
         Value::Stats { count, total } => {
-            let avg = if *count == 0 { 0 } else { i128::from(*total) / i128::from(*count) };
+            let avg = if *count == 0 {
+                0
+            } else {
+                i128::from(*total) / i128::from(*count)
+            };
             format!("count {count}, average {avg}, total {total}")
         }
         Value::None => "(none)".into(),
@@ -231,7 +273,12 @@ fn fields_text(fields: &[DisplayField], bytes: &[u8], stacks: Option<&MapSnapsho
 }
 
 /// One field as text.
-pub fn field(format: FieldFormat, bytes: &[u8], off: usize, stacks: Option<&MapSnapshot>) -> String {
+pub fn field(
+    format: FieldFormat,
+    bytes: &[u8],
+    off: usize,
+    stacks: Option<&MapSnapshot>,
+) -> String {
     match format {
         FieldFormat::Unsigned(n) => uint(bytes, off, n.into()).to_string(),
         FieldFormat::Signed(n) => int(bytes, off, n.into()).to_string(),
@@ -281,19 +328,36 @@ fn symbol(meaning: Meaning, v: u64, bytes: u8) -> String {
             .map(|(n, _)| n.to_string())
     };
     let flags = |names: &[(&str, u64)]| {
-        let mut parts: Vec<&str> = names.iter().filter(|(_, b)| v & b != 0).map(|(n, _)| *n).collect();
+        let mut parts: Vec<&str> = names
+            .iter()
+            .filter(|(_, b)| v & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
         let known = names.iter().fold(0, |a, (_, b)| a | b);
         let rest = v & !known;
         let rest_text = format!("{rest:#x}");
         if rest != 0 {
             parts.push(&rest_text);
         }
-        if parts.is_empty() { "0".to_string() } else { parts.join("|") }
+        if parts.is_empty() {
+            "0".to_string()
+        } else {
+            parts.join("|")
+        }
     };
     let text = match meaning {
         Meaning::Syscall => consts::syscall_by_nr(v).map(|s| s.name.to_string()),
         Meaning::ObjectKind => named("KIND_", &[]),
-        Meaning::FaultOutcome => named("FAULT_", &["FAULT_READ", "FAULT_WRITE", "FAULT_EXEC", "FAULT_USER", "FAULT_PRESENT"]),
+        Meaning::FaultOutcome => named(
+            "FAULT_",
+            &[
+                "FAULT_READ",
+                "FAULT_WRITE",
+                "FAULT_EXEC",
+                "FAULT_USER",
+                "FAULT_PRESENT",
+            ],
+        ),
         Meaning::FreeReason => named("FREE_", &[]),
         Meaning::Errno => {
             if v == 0 {
@@ -306,7 +370,11 @@ fn symbol(meaning: Meaning, v: u64, bytes: u8) -> String {
             let s = int(&v.to_le_bytes(), 0, bytes.into());
             if s < 0 {
                 let e = s.unsigned_abs();
-                Some(consts::named().find(|(n, val)| *val == e && n.starts_with('E')).map_or_else(|| s.to_string(), |(n, _)| format!("-{n}")))
+                Some(
+                    consts::named()
+                        .find(|(n, val)| *val == e && n.starts_with('E'))
+                        .map_or_else(|| s.to_string(), |(n, _)| format!("-{n}")),
+                )
             } else {
                 Some(s.to_string())
             }
@@ -332,7 +400,12 @@ fn symbol(meaning: Meaning, v: u64, bytes: u8) -> String {
 }
 
 /// A map the language described, bpftrace-style.
-pub fn print_map(w: &mut dyn Write, def: &MapDef, m: &MapSnapshot, stacks: Option<&MapSnapshot>) -> io::Result<()> {
+pub fn print_map(
+    w: &mut dyn Write,
+    def: &MapDef,
+    m: &MapSnapshot,
+    stacks: Option<&MapSnapshot>,
+) -> io::Result<()> {
     let d = &def.display;
     let name = &def.name;
     match d.aggregation {
@@ -350,7 +423,9 @@ pub fn print_map(w: &mut dyn Write, def: &MapDef, m: &MapSnapshot, stacks: Optio
     // bpftrace sorts aggregations by value and plain maps by key.
     rows.sort_by(|a, b| match (&a.2, &b.2) {
         (Value::Num(x), Value::Num(y)) => x.cmp(y).then_with(|| a.0.cmp(&b.0)),
-        (Value::Stats { total: x, .. }, Value::Stats { total: y, .. }) => x.cmp(y).then_with(|| a.0.cmp(&b.0)),
+        (Value::Stats { total: x, .. }, Value::Stats { total: y, .. }) => {
+            x.cmp(y).then_with(|| a.0.cmp(&b.0))
+        }
         _ => a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)),
     });
     for (_, key, v) in rows {
@@ -363,7 +438,10 @@ fn key_text(fields: &[DisplayField], e: &Entry, stacks: Option<&MapSnapshot>) ->
     if fields.is_empty() {
         return String::new();
     }
-    let parts: Vec<String> = fields.iter().map(|f| field(f.format, &e.key, f.offset as usize, stacks)).collect();
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|f| field(f.format, &e.key, f.offset as usize, stacks))
+        .collect();
     format!("[{}]", parts.join(", "))
 }
 
@@ -377,12 +455,21 @@ fn sort_key(fields: &[DisplayField], key: &[u8]) -> Vec<i128> {
                 FieldFormat::Signed(n) => vec![i128::from(int(key, off, n.into()))],
                 FieldFormat::Str(n) => {
                     let end = (off + usize::from(n)).min(key.len());
-                    key.get(off..end).unwrap_or_default().iter().map(|&b| i128::from(b)).collect()
+                    key.get(off..end)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&b| i128::from(b))
+                        .collect()
                 }
-                FieldFormat::Unsigned(n) | FieldFormat::Hex(n) | FieldFormat::Bool(n) | FieldFormat::Symbol(_, n) => {
+                FieldFormat::Unsigned(n)
+                | FieldFormat::Hex(n)
+                | FieldFormat::Bool(n)
+                | FieldFormat::Symbol(_, n) => {
                     vec![i128::from(uint(key, off, n.into()))]
                 }
-                FieldFormat::UserStack | FieldFormat::KernelStack => vec![i128::from(int(key, off, 8))],
+                FieldFormat::UserStack | FieldFormat::KernelStack => {
+                    vec![i128::from(int(key, off, 8))]
+                }
             }
         })
         .collect()
@@ -393,7 +480,7 @@ fn unit(v: u64) -> String {
     const UNITS: [&str; 6] = ["", "K", "M", "G", "T", "P"];
     let mut v = v;
     let mut i = 0;
-    while v >= 1024 && v % 1024 == 0 && i + 1 < UNITS.len() {
+    while v >= 1024 && v.is_multiple_of(1024) && i + 1 < UNITS.len() {
         v /= 1024;
         i += 1;
     }
@@ -438,21 +525,47 @@ fn print_hist(w: &mut dyn Write, def: &MapDef, m: &MapSnapshot) -> io::Result<()
     let d = &def.display;
     let (bucket_field, group_fields) = match d.key.split_last() {
         Some((b, g)) => (b.clone(), g),
-        None => (DisplayField { offset: 0, format: FieldFormat::Unsigned(8) }, &[][..]),
+        None => (
+            DisplayField {
+                offset: 0,
+                format: FieldFormat::Unsigned(8),
+            },
+            &[][..],
+        ),
     };
-    let mut groups: Vec<(Vec<i128>, String, Vec<(u64, u64)>)> = Vec::new();
+    /// One histogram: its key (for sorting and the label) and its
+    /// (bucket, count) pairs.
+    struct Group {
+        sort: Vec<i128>,
+        label: String,
+        buckets: Vec<(u64, u64)>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
     for e in &m.entries {
         let sort = sort_key(group_fields, &e.key);
         let label = key_text(group_fields, e, None);
         let b = uint(&e.key, bucket_field.offset as usize, 8);
-        let count = e.values.iter().fold(0u64, |a, v| a.wrapping_add(uint(v, 0, 8)));
-        match groups.iter_mut().find(|g| g.0 == sort && g.1 == label) {
-            Some(g) => g.2.push((b, count)),
-            None => groups.push((sort, label, vec![(b, count)])),
+        let count = e
+            .values
+            .iter()
+            .fold(0u64, |a, v| a.wrapping_add(uint(v, 0, 8)));
+        match groups
+            .iter_mut()
+            .find(|g| g.sort == sort && g.label == label)
+        {
+            Some(g) => g.buckets.push((b, count)),
+            None => groups.push(Group {
+                sort,
+                label,
+                buckets: vec![(b, count)],
+            }),
         }
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    for (_, label, mut buckets) in groups {
+    groups.sort_by(|a, b| a.sort.cmp(&b.sort).then_with(|| a.label.cmp(&b.label)));
+    for Group {
+        label, mut buckets, ..
+    } in groups
+    {
         writeln!(w, "{}{label}:", def.name)?;
         buckets.sort_unstable();
         let (Some(&(lo, _)), Some(&(hi, _))) = (buckets.first(), buckets.last()) else {
@@ -548,7 +661,10 @@ pub fn printf(f: &FormatSpec, payload: &[u8]) -> String {
         }
         let mut width = 0usize;
         while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            width = width.saturating_mul(10).saturating_add(d as usize).min(4096);
+            width = width
+                .saturating_mul(10)
+                .saturating_add(d as usize)
+                .min(4096);
             chars.next();
         }
         while matches!(chars.peek(), Some('l' | 'h' | 'z')) {
@@ -562,16 +678,29 @@ pub fn printf(f: &FormatSpec, payload: &[u8]) -> String {
         let body = match arg.conv {
             Conversion::Signed => {
                 let v = int(payload, off, 8);
-                if plus && v >= 0 { format!("+{v}") } else { v.to_string() }
+                if plus && v >= 0 {
+                    format!("+{v}")
+                } else {
+                    v.to_string()
+                }
             }
             Conversion::Unsigned => uint(payload, off, 8).to_string(),
             Conversion::Hex => {
                 let v = uint(payload, off, 8);
-                let s = if conv == Some('X') { format!("{v:X}") } else { format!("{v:x}") };
+                let s = if conv == Some('X') {
+                    format!("{v:X}")
+                } else {
+                    format!("{v:x}")
+                };
                 if alt { format!("0x{s}") } else { s }
             }
             Conversion::Pointer => format!("{:#x}", uint(payload, off, 8)),
-            Conversion::Str => field(FieldFormat::Str(size.min(usize::from(u16::MAX)) as u16), payload, off, None),
+            Conversion::Str => field(
+                FieldFormat::Str(size.min(usize::from(u16::MAX)) as u16),
+                payload,
+                off,
+                None,
+            ),
         };
         off += size;
         let pad = width.saturating_sub(body.chars().count());
@@ -600,7 +729,10 @@ mod tests {
         MapSnapshot {
             name: "@m".into(),
             kind: MapKind::PerCpuHash,
-            entries: entries.into_iter().map(|(key, values)| Entry { key, values }).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(key, values)| Entry { key, values })
+                .collect(),
             records: vec![],
             drops: 0,
         }
@@ -613,12 +745,20 @@ mod tests {
             key_size: 8,
             value_size: 16,
             max_entries: 64,
-            display: MapDisplay { key, value, aggregation, print_at_end: true },
+            display: MapDisplay {
+                key,
+                value,
+                aggregation,
+                print_at_end: true,
+            },
         }
     }
 
     fn u(n: u8, off: u32) -> DisplayField {
-        DisplayField { offset: off, format: FieldFormat::Unsigned(n) }
+        DisplayField {
+            offset: off,
+            format: FieldFormat::Unsigned(n),
+        }
     }
 
     fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
@@ -631,8 +771,14 @@ mod tests {
     fn counts_sum_over_cpus_and_sort_by_value() {
         let d = def(vec![u(8, 0)], vec![u(8, 0)], Aggregation::Count);
         let s = snap(vec![
-            (1u64.to_le_bytes().to_vec(), vec![5u64.to_le_bytes().to_vec(), 4u64.to_le_bytes().to_vec()]),
-            (2u64.to_le_bytes().to_vec(), vec![1u64.to_le_bytes().to_vec(), 0u64.to_le_bytes().to_vec()]),
+            (
+                1u64.to_le_bytes().to_vec(),
+                vec![5u64.to_le_bytes().to_vec(), 4u64.to_le_bytes().to_vec()],
+            ),
+            (
+                2u64.to_le_bytes().to_vec(),
+                vec![1u64.to_le_bytes().to_vec(), 0u64.to_le_bytes().to_vec()],
+            ),
         ]);
         assert_eq!(text(|w| print_map(w, &d, &s, None)), "@m[2]: 1\n@m[1]: 9\n");
     }
@@ -652,7 +798,10 @@ mod tests {
         v.extend(4u64.to_le_bytes());
         let s = snap(vec![(vec![0; 8], vec![v])]);
         let d = def(vec![], vec![], Aggregation::Stats);
-        assert_eq!(text(|w| print_map(w, &d, &s, None)), "@m: count 4, average 7, total 30\n");
+        assert_eq!(
+            text(|w| print_map(w, &d, &s, None)),
+            "@m: count 4, average 7, total 30\n"
+        );
         let d = def(vec![], vec![], Aggregation::Avg);
         assert_eq!(text(|w| print_map(w, &d, &s, None)), "@m: 7\n");
     }
@@ -665,16 +814,29 @@ mod tests {
         let out = text(|w| print_map(w, &d, &s, None));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "@m:");
-        assert!(lines[1].starts_with("[0]                         2 |@@@@@@@@@@@@@@@@@@@@@@@@@@ "), "{out}");
-        assert!(lines[2].starts_with("[1]                         0 |"), "{out}");
+        assert!(
+            lines[1].starts_with("[0]                         2 |@@@@@@@@@@@@@@@@@@@@@@@@@@ "),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("[1]                         0 |"),
+            "{out}"
+        );
         assert!(lines[3].starts_with("[2, 4)                      4 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|"), "{out}");
-        assert!(lines[12].starts_with("[1K, 2K)                    1 |@@@@@@@@@@@@@ "), "{out}");
+        assert!(
+            lines[12].starts_with("[1K, 2K)                    1 |@@@@@@@@@@@@@ "),
+            "{out}"
+        );
         assert_eq!(lines.len(), 14);
     }
 
     #[test]
     fn linear_buckets() {
-        let agg = Aggregation::Lhist { min: 0, max: 100, step: 10 };
+        let agg = Aggregation::Lhist {
+            min: 0,
+            max: 100,
+            step: 10,
+        };
         assert_eq!(bucket_label(agg, 0), "(..., 0)");
         assert_eq!(bucket_label(agg, 1), "[0, 10)");
         assert_eq!(bucket_label(agg, 10), "[90, 100)");
@@ -690,7 +852,10 @@ mod tests {
         assert_eq!(symbol(Meaning::Return, (-71i64) as u64, 8), "-EPROTO");
         assert_eq!(symbol(Meaning::FaultOutcome, 0, 4), "FAULT_RESOLVED");
         assert_eq!(field(FieldFormat::Str(8), b"init\0\0\0\0", 0, None), "init");
-        assert_eq!(field(FieldFormat::Signed(4), &[0xfe, 0xff, 0xff, 0xff], 0, None), "-2");
+        assert_eq!(
+            field(FieldFormat::Signed(4), &[0xfe, 0xff, 0xff, 0xff], 0, None),
+            "-2"
+        );
         // Fields past the end of the bytes read as zero, never panic.
         assert_eq!(field(FieldFormat::Unsigned(8), &[1], 4, None), "0");
     }
@@ -716,10 +881,22 @@ mod tests {
         let f = FormatSpec {
             template: "pid %d comm %-6s| %05u %#x %%\n".into(),
             args: vec![
-                FormatArg { conv: Conversion::Signed, size: 8 },
-                FormatArg { conv: Conversion::Str, size: 8 },
-                FormatArg { conv: Conversion::Unsigned, size: 8 },
-                FormatArg { conv: Conversion::Hex, size: 8 },
+                FormatArg {
+                    conv: Conversion::Signed,
+                    size: 8,
+                },
+                FormatArg {
+                    conv: Conversion::Str,
+                    size: 8,
+                },
+                FormatArg {
+                    conv: Conversion::Unsigned,
+                    size: 8,
+                },
+                FormatArg {
+                    conv: Conversion::Hex,
+                    size: 8,
+                },
             ],
         };
         let mut rec = [record::KIND_PRINTF.to_le_bytes(), 0u32.to_le_bytes()].concat();
@@ -727,8 +904,14 @@ mod tests {
         rec.extend(b"init\0\0\0\0");
         rec.extend(42u64.to_le_bytes());
         rec.extend(255u64.to_le_bytes());
-        let obj = ProbeObject { formats: vec![f], ..Default::default() };
-        assert_eq!(decode_record(&obj, &rec), Record::Printf("pid -5 comm init  | 00042 0xff %\n".into()));
+        let obj = ProbeObject {
+            formats: vec![f],
+            ..Default::default()
+        };
+        assert_eq!(
+            decode_record(&obj, &rec),
+            Record::Printf("pid -5 comm init  | 00042 0xff %\n".into())
+        );
         let clear = [record::KIND_CLEAR_MAP.to_le_bytes(), 3u32.to_le_bytes()].concat();
         assert_eq!(decode_record(&obj, &clear), Record::ClearMap(3));
         assert_eq!(decode_record(&obj, &[1, 2]), Record::Unknown(vec![1, 2]));
@@ -748,7 +931,13 @@ mod tests {
         };
         let obj = ProbeObject {
             maps: vec![count, rb],
-            formats: vec![FormatSpec { template: "hi %u\n".into(), args: vec![FormatArg { conv: Conversion::Unsigned, size: 8 }] }],
+            formats: vec![FormatSpec {
+                template: "hi %u\n".into(),
+                args: vec![FormatArg {
+                    conv: Conversion::Unsigned,
+                    size: 8,
+                }],
+            }],
             ..Default::default()
         };
         assert!(is_compiled(&obj));

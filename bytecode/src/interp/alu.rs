@@ -219,7 +219,10 @@ mod tests {
     fn swaps_and_extensions() {
         assert_eq!(swap(SwapOrder::ToLe, 0x1122_3344_5566_7788, 16), 0x7788);
         assert_eq!(swap(SwapOrder::ToBe, 0x1122_3344_5566_7788, 16), 0x8877);
-        assert_eq!(swap(SwapOrder::ToBe, 0x1122_3344_5566_7788, 32), 0x8877_6655);
+        assert_eq!(
+            swap(SwapOrder::ToBe, 0x1122_3344_5566_7788, 32),
+            0x8877_6655
+        );
         assert_eq!(
             swap(SwapOrder::Swap, 0x1122_3344_5566_7788, 64),
             0x8877_6655_4433_2211

@@ -220,10 +220,7 @@ impl Machine<'_, '_> {
                 }
                 LoadImmKind::Map => {
                     let idx = MapIdx(imm_lo as u32);
-                    let h = self
-                        .env
-                        .map_handle(idx)
-                        .ok_or(TrapKind::UnknownMap(idx))?;
+                    let h = self.env.map_handle(idx).ok_or(TrapKind::UnknownMap(idx))?;
                     // A map handle is a kernel address: it must not leave.
                     self.set(dst, h, true)?;
                 }
@@ -332,7 +329,11 @@ impl Machine<'_, '_> {
         let bytes = size.bytes();
         // Values are compared and fetched at the access width; fetched
         // 32-bit values are zero-extended.
-        let mask = if bytes == 8 { u64::MAX } else { u64::from(u32::MAX) };
+        let mask = if bytes == 8 {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         let expected = if op == AtomicOp::CmpXchg {
             self.get(Reg::R0)? & mask
         } else {

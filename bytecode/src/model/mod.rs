@@ -199,7 +199,9 @@ struct MapState {
 
 /// The reference environment: maps plus the event helpers see.
 pub struct ModelEnv {
-    /// Boxed so each map has a stable address: its handle.
+    /// Boxed so each map has a stable address, its handle, whatever
+    /// happens to the vector.
+    #[allow(clippy::vec_box)]
     maps: Vec<Box<MapState>>,
     event: EventState,
     clock_reads: u64,

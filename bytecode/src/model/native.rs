@@ -2,10 +2,15 @@
 //! helper, with the [`HelperFn`] signature, acting on the "current"
 //! [`ModelEnv`] of this thread.
 //!
-//! ```ignore
-//! let mut env = ModelEnv::new(&maps, EventState::default());
-//! let _g = env.enter();                 // this thread's helpers now use env
-//! let f = native::helper_fn(id).unwrap(); // address for the JIT to call
+//! ```
+//! use capscope_bytecode::abi::helpers::id;
+//! use capscope_bytecode::model::{EventState, ModelEnv, native};
+//!
+//! let mut env = ModelEnv::new(&[], EventState::default());
+//! let _g = env.enter(); // this thread's helpers now act on `env`
+//! let f = native::helper_fn(id::GET_CURRENT_PID_TGID).unwrap(); // what the JIT calls
+//! // SAFETY: this helper takes no pointer arguments.
+//! assert_eq!(unsafe { f(0, 0, 0, 0, 0) }, 1 << 32 | 1);
 //! ```
 //!
 //! The shims call the same dispatch the interpreter's [`Env::call`](crate::interp::Env::call)
