@@ -57,7 +57,9 @@ pub(crate) fn execute(
         written: 0,
         pointer: 0,
         calls: Vec::new(),
-        max_frames: cfg.max_frames.max(1),
+        // Frames are allocated as calls need them; the clamp bounds that
+        // memory (64 KiB) whatever the configuration says.
+        max_frames: cfg.max_frames.clamp(1, super::MAX_FRAMES),
         mem,
         env,
     };

@@ -86,6 +86,10 @@ pub unsafe trait Env {
     unsafe fn call(&mut self, id: HelperId, args: [u64; 5]) -> Result<u64, TrapKind>;
 }
 
+/// The most frames [`Config::max_frames`] can allow; larger values are
+/// clamped to it.
+pub const MAX_FRAMES: usize = 128;
+
 /// Limits of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -93,8 +97,8 @@ pub struct Config {
     /// traps with [`TrapKind::FuelExhausted`].
     pub fuel: u64,
     /// The most stack frames that may be live at once, the outermost
-    /// included (Linux allows 8). A local call beyond it traps with
-    /// [`TrapKind::CallDepth`].
+    /// included (Linux allows 8; at most [`MAX_FRAMES`]). A local call
+    /// beyond it traps with [`TrapKind::CallDepth`].
     pub max_frames: usize,
 }
 

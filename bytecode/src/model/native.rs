@@ -49,7 +49,12 @@ impl ModelEnv {
     /// Make this the environment native helpers on this thread act on,
     /// until the guard is dropped.
     pub fn enter(&mut self) -> EnvGuard<'_> {
-        let prev = CURRENT.with(|c| c.replace(self as *mut ModelEnv));
+        // During thread teardown there is no slot: nothing is entered, and
+        // the shims answer as if no environment were.
+        let me = self as *mut ModelEnv;
+        let prev = CURRENT
+            .try_with(|c| c.replace(me))
+            .unwrap_or(ptr::null_mut());
         EnvGuard {
             prev,
             _env: PhantomData,
@@ -60,7 +65,8 @@ impl ModelEnv {
 
 impl Drop for EnvGuard<'_> {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.prev));
+        // If the slot is already gone (thread teardown), nothing can use it.
+        let _ = CURRENT.try_with(|c| c.set(self.prev));
     }
 }
 
@@ -70,7 +76,9 @@ impl Drop for EnvGuard<'_> {
 /// # Safety
 /// Pointer arguments must be valid as the helper table declares.
 unsafe fn call_current(h: HelperId, args: [u64; 5]) -> u64 {
-    let env = CURRENT.with(Cell::get);
+    // `try_with`: during thread teardown the slot may be gone; that is
+    // "no environment", not a panic.
+    let env = CURRENT.try_with(Cell::get).unwrap_or(ptr::null_mut());
     let fallback = match helpers::find(h).map(|d| d.ret) {
         Some(Ret::MapValueOrNull) => 0,
         _ => (errno::EINVAL as i64).wrapping_neg() as u64,
