@@ -70,6 +70,7 @@ const HEAP_SIZE: u64 = 32 << 20;
 #[unsafe(no_mangle)]
 pub extern "C" fn kentry(start_info: u32) -> ! {
     COM1.init();
+    lang::self_test();
     bootinfo::parse(start_info as u64);
     kprintln!("capscope kernel: cmdline `{}`", bootinfo::cmdline());
     init_memory();
@@ -104,10 +105,10 @@ pub extern "C" fn kentry(start_info: u32) -> ! {
         dev::exit::exit_qemu(2)
     };
     let (free, total) = mm::frame::stats();
+    KERNEL.lock().page_budget = free;
     kprintln!(
-        "capscope: {} MiB free of {} MiB, TSC {} MHz; starting workload {name}",
+        "capscope: frames {free}/{total} free ({} MiB), TSC {} MHz; starting workload {name}",
         free / 256,
-        total / 256,
         time::tsc_hz() / 1_000_000
     );
     if let Err(e) = KERNEL.lock().create_init_task(program) {

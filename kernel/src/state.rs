@@ -41,10 +41,22 @@ pub struct Kernel {
     pub dead: Vec<Cap>,
     /// The workload's main task (its exit ends the run).
     pub init_task: Option<TaskId>,
+    /// Pages promised to Memory objects (their size, touched or not).
+    pub committed_pages: u64,
+    /// The most pages Memory objects may be promised: the free frames at
+    /// boot. With the task and attachment limits, this bounds the kernel
+    /// heap any user program can consume, so running out of heap (a
+    /// panic) cannot be provoked from user mode.
+    pub page_budget: u64,
     next_obj: u64,
     next_task: u32,
     next_thread: u32,
 }
+
+/// Most live tasks at once (each costs a capability space on the heap).
+pub const MAX_TASKS: usize = 64;
+/// Most attachments per task.
+pub const MAX_ATTACHMENTS: usize = 64;
 
 /// The one instance.
 pub static KERNEL: Global<Kernel> = Global::new(Kernel {
@@ -59,6 +71,8 @@ pub static KERNEL: Global<Kernel> = Global::new(Kernel {
     irq_lines: [None; 16],
     dead: Vec::new(),
     init_task: None,
+    committed_pages: 0,
+    page_budget: 0,
     next_obj: 1,
     next_task: 1,
     next_thread: 1,

@@ -72,6 +72,14 @@ pub fn teardown(console: &str, task: u32) -> [u64; 5] {
     [n[1], n[2], n[3], n[4], n[5]]
 }
 
+/// Free frames when the workload started and when it finished (after its
+/// teardown): equal unless the kernel leaked memory.
+pub fn frames(console: &str) -> (u64, u64) {
+    let start = numbers(line(console, "capscope: frames "))[0];
+    let end = numbers(line(console, "capscope: workload finished"))[1];
+    (start, end)
+}
+
 /// Capabilities the kernel gives every workload's main task (task, factory,
 /// main thread); teardown frees them along with any leaked ones.
 pub const BOOTSTRAP_CAPS: u64 = 3;

@@ -1,7 +1,7 @@
 //! Boot every workload under QEMU (TCG) and check its ground truth
 //! against the kernel's own accounting.
 
-use capscope_tests::{boot, line, numbers, teardown, Outcome, BOOTSTRAP_CAPS};
+use capscope_tests::{boot, frames, line, numbers, teardown, Outcome, BOOTSTRAP_CAPS};
 
 #[test]
 fn leaky_leaks_exactly_what_it_says() {
@@ -16,6 +16,9 @@ fn leaky_leaks_exactly_what_it_says() {
     assert_eq!(freed, BOOTSTRAP_CAPS + leaked);
     // Each grow touched its region once: one demand fault per grow.
     assert_eq!(resolved, 8);
+    // Teardown returned every frame, the leaked Memory objects' included.
+    let (start, end) = frames(&run.console);
+    assert_eq!(start, end, "frames leaked");
 }
 
 #[test]
@@ -47,6 +50,8 @@ fn pingpong_round_trips_between_two_tasks() {
     // The child (task 2) exited cleanly; its one mapped gate was torn down.
     assert_eq!(teardown(&run.console, 2)[..2], [0, 1]);
     assert_eq!(teardown(&run.console, 1)[1], BOOTSTRAP_CAPS);
+    let (start, end) = frames(&run.console);
+    assert_eq!(start, end, "frames leaked");
 }
 
 #[test]
@@ -87,4 +92,8 @@ fn badargs_gets_an_error_for_every_bad_call_and_the_kernel_survives() {
     assert!(n[0] >= 60, "only {} checks", n[0]);
     assert_eq!(n[1], 0, "failures");
     assert!(!run.console.contains("KERNEL"), "{}", run.console);
+    // Dozens of tasks, Memory objects and attachments came and went:
+    // every frame is back.
+    let (start, end) = frames(&run.console);
+    assert_eq!(start, end, "frames leaked");
 }

@@ -52,7 +52,12 @@ impl Kernel {
             _ => return Err(Error::NoEnt),
         };
         let (arg, cost) = match kind {
-            Kind::Task if arg == 0 => (Arg::None, 1),
+            Kind::Task if arg == 0 => {
+                if self.tasks.len() >= crate::state::MAX_TASKS {
+                    return Err(Error::NoSpc);
+                }
+                (Arg::None, 1)
+            }
             Kind::Task => return Err(Error::Inval),
             Kind::Thread => {
                 let tcap = self.caps.lookup(SlotRef::new(me, Slot::from_raw(arg, SLOTS)?))?.expect(Kind::Task)?;
@@ -69,7 +74,11 @@ impl Kernel {
                 if arg == 0 || arg > MEMORY_MAX {
                     return Err(Error::Inval);
                 }
-                (Arg::Pages(arg.div_ceil(4096)), 1)
+                let pages = arg.div_ceil(4096);
+                if self.committed_pages + pages > self.page_budget {
+                    return Err(Error::NoMem);
+                }
+                (Arg::Pages(pages), 1)
             }
             Kind::Gate => (Arg::Label(arg), 1),
             Kind::Irq => {
@@ -113,7 +122,10 @@ impl Kernel {
         Ok(match op.arg {
             Arg::None => self.new_task(f)?.1,
             Arg::Thread(t) => self.new_thread(t, f)?.1,
-            Arg::Pages(n) => self.simple(Object::Memory(Memory { pages: vec![None; n as usize] }), f)?,
+            Arg::Pages(n) => {
+                self.committed_pages += n;
+                self.simple(Object::Memory(Memory { pages: vec![None; n as usize] }), f)?
+            }
             Arg::Label(label) => self.simple(
                 Object::Gate(Gate { label, server: None, receivers: VecDeque::new(), callers: VecDeque::new() }),
                 f,

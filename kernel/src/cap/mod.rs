@@ -193,7 +193,10 @@ impl Kernel {
             }
         }
         match entry.body {
-            Object::Memory(m) => m.pages.into_iter().flatten().for_each(frame::free),
+            Object::Memory(m) => {
+                self.committed_pages -= m.pages.len() as u64;
+                m.pages.into_iter().flatten().for_each(frame::free);
+            }
             Object::Gate(g) => {
                 for t in g.receivers {
                     self.wake(t, Wake::Ret(Error::NoEnt.to_ret()));

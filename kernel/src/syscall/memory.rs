@@ -29,6 +29,9 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
         return Err(Error::Inval);
     }
     let task = k.tasks.get(&me).ok_or(Error::NoEnt)?;
+    if task.attachments.len() >= crate::state::MAX_ATTACHMENTS {
+        return Err(Error::NoSpc);
+    }
     if task.attachments.iter().any(|a| vaddr < a.base + a.pages * 4096 && a.base < end) {
         return Err(Error::Busy);
     }

@@ -249,6 +249,10 @@ impl Kernel {
             if let Some(a) = t.aspace.take() {
                 a.destroy();
             }
+            // Frames of a start that failed half-way.
+            for f in core::mem::take(&mut t.private) {
+                crate::mm::frame::free(f);
+            }
             for th in t.threads {
                 if let Some(x) = self.threads.get_mut(&th) {
                     x.state = ThreadState::Dead;

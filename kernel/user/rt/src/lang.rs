@@ -53,6 +53,7 @@ memmove:
     cld
     ret
 1:
+    mov rdx, rcx
     jmp memcpy
     .global memcmp
     .global bcmp

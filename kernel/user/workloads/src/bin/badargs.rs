@@ -36,6 +36,22 @@ impl Checks {
     }
 }
 
+/// Create into slots `first..` until `make` fails; delete what was made
+/// and return the failure.
+fn fill(first: u64, make: impl Fn(u64) -> Result<u64, Error>) -> Result<u64, Error> {
+    let mut slot = first;
+    let err = loop {
+        match make(slot) {
+            Ok(_) if slot < first + 200 => slot += 1,
+            other => break other,
+        }
+    };
+    for s in first..slot {
+        check("delete", sys::delete(s));
+    }
+    err
+}
+
 extern "C" fn never(_: u64) -> ! {
     sys::exit(9)
 }
@@ -126,6 +142,23 @@ fn main() -> u64 {
     c.raw("cap_info into code", nr::CAP_INFO, [GATE, main as fn() -> u64 as usize as u64, 0, 0, 0, 0], Error::Fault);
     c.expect("cap_info empty", sys::cap_info(EMPTY).map(|i| i.kind), Error::NoEnt);
     c.expect("irq_wait on a gate", sys::irq_wait(GATE), Error::BadKind);
+
+    // Resource limits end in clean errors, never in a kernel out of heap.
+    c.expect("too many tasks", fill(100, |s| sys::create(FACTORY, kind::TASK, s, 0)), Error::NoSpc);
+    c.expect("memory budget", fill(200, |s| sys::create(FACTORY, kind::MEMORY, s, 64 << 20)), Error::NoMem);
+    check("one page", sys::create(FACTORY, kind::MEMORY, 40, 4096));
+    let mut attach_err = Ok(0);
+    for i in 0..100u64 {
+        attach_err = sys::attach(40, 0x5000_0000_0000 + i * 0x2000, rights::READ);
+        if attach_err.is_err() {
+            break;
+        }
+    }
+    c.expect("too many attachments", attach_err, Error::NoSpc);
+    for i in 0..100u64 {
+        let _ = sys::detach(0x5000_0000_0000 + i * 0x2000);
+    }
+    check("delete page", sys::delete(40));
 
     // Still alive and correct afterwards.
     let alive = sys::cap_info(GATE).is_ok_and(|i| i.kind == kind::GATE && i.detail == 7);
