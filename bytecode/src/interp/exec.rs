@@ -290,9 +290,10 @@ impl Machine<'_, '_> {
                     pointer: self.pointer & CALLEE_SAVED,
                 });
                 // The callee sees the caller's r1-r5 as arguments, and must
-                // write r6-r9 before reading them, as in Linux.
-                self.written &= !CALLEE_SAVED;
-                self.pointer &= !CALLEE_SAVED;
+                // write r0 and r6-r9 before reading them, as in Linux (in
+                // native code they hold whatever the caller left there).
+                self.written &= !(CALLEE_SAVED | 1);
+                self.pointer &= !(CALLEE_SAVED | 1);
                 self.regs[FP] = self.mem.push_frame();
                 return Ok(Flow::Goto(t));
             }

@@ -45,8 +45,9 @@ pub enum TrapKind {
         /// The address written.
         addr: u64,
     },
-    /// A register read before anything was written to it (r2-r9 at entry,
-    /// r1-r5 after a call, r6-r9 at the start of a local function).
+    /// A register read before anything was written to it (r0 and r2-r9 at
+    /// entry, r1-r5 after a call, r0 and r6-r9 at the start of a local
+    /// function).
     UninitializedRegister(Reg),
     /// An instruction writes r10, which is read-only.
     FramePointerWrite,
