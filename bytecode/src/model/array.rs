@@ -4,12 +4,11 @@
 //! materialized on first touch (a 16M-entry array costs nothing until used),
 //! one box per index, so addresses are stable for the map's lifetime.
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::Errno;
-use super::raw;
+use super::raw::ValueBuf;
 use crate::abi::consts::errno;
 use crate::abi::helpers::update_flags;
 
@@ -17,7 +16,7 @@ pub(crate) struct ArrayStore {
     value_size: usize,
     max_entries: u32,
     copies: usize,
-    values: BTreeMap<u32, Box<[u8]>>,
+    values: BTreeMap<u32, ValueBuf>,
 }
 
 /// The index an array key names: its first four bytes, little-endian (keys
@@ -39,11 +38,11 @@ impl ArrayStore {
         }
     }
 
-    fn entry(&mut self, idx: u32) -> &mut Box<[u8]> {
+    fn entry(&mut self, idx: u32) -> &ValueBuf {
         let len = self.value_size * self.copies;
         self.values
             .entry(idx)
-            .or_insert_with(|| alloc::vec![0u8; len].into_boxed_slice())
+            .or_insert_with(|| ValueBuf::zeroed(len))
     }
 
     pub(crate) fn lookup(&mut self, key: &[u8], cpu: usize) -> Option<u64> {
@@ -52,8 +51,7 @@ impl ArrayStore {
             return None;
         }
         let (vs, c) = (self.value_size, cpu.min(self.copies - 1));
-        let buf = self.entry(idx);
-        Some(raw::expose(&mut buf[c * vs..(c + 1) * vs]))
+        Some(self.entry(idx).addr(c * vs))
     }
 
     pub(crate) fn update(
@@ -76,7 +74,7 @@ impl ArrayStore {
             return Err(errno::EEXIST);
         }
         let (vs, c) = (self.value_size, cpu.min(self.copies - 1));
-        self.entry(idx)[c * vs..(c + 1) * vs].copy_from_slice(&value[..vs]);
+        self.entry(idx).write(c * vs, &value[..vs]);
         Ok(())
     }
 
@@ -85,12 +83,10 @@ impl ArrayStore {
     pub(crate) fn entries(&self) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
         self.values
             .iter()
-            .filter(|(_, v)| v.iter().any(|&b| b != 0))
+            .filter(|(_, v)| v.any_nonzero())
             .map(|(i, v)| {
-                let vals = v
-                    .chunks(self.value_size.max(1))
-                    .take(self.copies)
-                    .map(<[u8]>::to_vec)
+                let vals = (0..self.copies)
+                    .map(|c| v.read(c * self.value_size, self.value_size))
                     .collect();
                 (i.to_le_bytes().to_vec(), vals)
             })
@@ -99,7 +95,7 @@ impl ArrayStore {
 
     /// Zero every value (`clear` and `zero` mean the same for arrays).
     pub(crate) fn zero(&mut self) {
-        for v in self.values.values_mut() {
+        for v in self.values.values() {
             v.fill(0);
         }
     }

@@ -6,12 +6,11 @@
 //! stays valid, so a pointer a program got from an earlier lookup can never
 //! dangle. Updates write in place.
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::Errno;
-use super::raw;
+use super::raw::ValueBuf;
 use crate::abi::consts::errno;
 use crate::abi::helpers::update_flags;
 
@@ -30,7 +29,7 @@ pub(crate) struct HashStore {
     copies: usize,
     lru: bool,
     index: BTreeMap<Vec<u8>, Slot>,
-    slab: Vec<Box<[u8]>>,
+    slab: Vec<ValueBuf>,
     free: Vec<usize>,
     tick: u64,
 }
@@ -63,10 +62,9 @@ impl HashStore {
         Some(self.copy_addr(at, cpu))
     }
 
-    fn copy_addr(&mut self, at: usize, cpu: usize) -> u64 {
-        let vs = self.value_size;
+    fn copy_addr(&self, at: usize, cpu: usize) -> u64 {
         let c = cpu.min(self.copies - 1);
-        raw::expose(&mut self.slab[at][c * vs..(c + 1) * vs])
+        self.slab[at].addr(c * self.value_size)
     }
 
     /// Store `value` under `key` (for per-CPU maps: `cpu`'s copy).
@@ -88,8 +86,7 @@ impl HashStore {
                 return Err(errno::EEXIST);
             }
             slot.used = now;
-            let at = slot.at;
-            self.slab[at][c * vs..(c + 1) * vs].copy_from_slice(&value[..vs]);
+            self.slab[slot.at].write(c * vs, &value[..vs]);
             return Ok(());
         }
         if flags == update_flags::EXIST {
@@ -104,15 +101,14 @@ impl HashStore {
         let at = match self.free.pop() {
             Some(at) => at,
             None => {
-                self.slab
-                    .push(alloc::vec![0u8; vs * self.copies].into_boxed_slice());
+                self.slab.push(ValueBuf::zeroed(vs * self.copies));
                 self.slab.len() - 1
             }
         };
         // A new entry starts zeroed on every CPU but this one, as in Linux.
-        let buf = &mut self.slab[at];
+        let buf = &self.slab[at];
         buf.fill(0);
-        buf[c * vs..(c + 1) * vs].copy_from_slice(&value[..vs]);
+        buf.write(c * vs, &value[..vs]);
         self.index.insert(key.to_vec(), Slot { at, used: now });
         Ok(())
     }
@@ -140,10 +136,8 @@ impl HashStore {
         self.index
             .iter()
             .map(|(k, s)| {
-                let vals = self.slab[s.at]
-                    .chunks(self.value_size.max(1))
-                    .take(self.copies)
-                    .map(<[u8]>::to_vec)
+                let vals = (0..self.copies)
+                    .map(|c| self.slab[s.at].read(c * self.value_size, self.value_size))
                     .collect();
                 (k.clone(), vals)
             })

@@ -360,10 +360,10 @@ fn handle_of(m: &MapState) -> u64 {
     (m as *const MapState).addr() as u64
 }
 
-// SAFETY: (1) map values are boxes that are never freed while the
-// environment lives (see the module docs), so a returned value pointer
-// stays valid; nothing else references them during a run (the interpreter
-// holds `&mut self`). (2) the helpers in `helpers.rs` access program memory
+// SAFETY: (1) map values are boxes of cells that are never freed while
+// the environment lives (see the module docs), so a returned value pointer
+// stays valid; the model touches them only through shared references to
+// the cells, so no `&mut` ever invalidates a pointer a program holds. (2) the helpers in `helpers.rs` access program memory
 // only through `raw::read` of key/value/ReadMem arguments and `raw::write`
 // of WriteMem arguments within their size. (3) handles are the maps'
 // addresses, and `map_def` answers only for those.

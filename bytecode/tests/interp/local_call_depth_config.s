@@ -4,7 +4,7 @@
 r0 = 0
 call pc+1
 exit
-r0 += 1
+r0 = 1
 r0 += 1
 call pc+1
 exit
