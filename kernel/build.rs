@@ -13,7 +13,14 @@ use std::process::Command;
 
 /// The workloads the kernel embeds; `src/workloads.rs` lists the same.
 const WORKLOADS: &[&str] = &[
-    "leaky", "overmap", "protocol", "pingpong", "pagefaults", "syscalls", "timer", "badargs",
+    "leaky",
+    "overmap",
+    "protocol",
+    "pingpong",
+    "pagefaults",
+    "syscalls",
+    "timer",
+    "badargs",
 ];
 
 fn main() {
@@ -23,7 +30,10 @@ fn main() {
 }
 
 fn link_kernel(dir: &Path) {
-    println!("cargo:rustc-link-arg-bins=-T{}", dir.join("linker.ld").display());
+    println!(
+        "cargo:rustc-link-arg-bins=-T{}",
+        dir.join("linker.ld").display()
+    );
     for arg in [
         "-nostartfiles",
         "-nostdlib",
@@ -41,15 +51,24 @@ fn link_kernel(dir: &Path) {
 fn build_workloads(dir: &Path) {
     let user = dir.join("user");
     let target_dir = dir.join("target").join("user");
-    for watched in ["user/rt", "user/workloads", "user/Cargo.toml", "user/Cargo.lock", "core/src"] {
+    for watched in [
+        "user/rt",
+        "user/workloads",
+        "user/Cargo.toml",
+        "user/Cargo.lock",
+        "core/src",
+    ] {
         println!("cargo:rerun-if-changed={}", dir.join(watched).display());
     }
-    println!("cargo:rerun-if-changed={}", dir.join("../bytecode/src/abi").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        dir.join("../bytecode/src/abi").display()
+    );
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&user)
-        .args(["build", "--release", "--locked", "--target", "x86_64-unknown-linux-gnu"])
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
         .arg("--target-dir")
         .arg(&target_dir);
     for var in [
@@ -63,15 +82,29 @@ fn build_workloads(dir: &Path) {
     }
     // User code is ordinary static, non-PIE code with frame pointers (so
     // probes can walk user stacks); the link address comes from user.ld.
-    let flags = ["-C", "relocation-model=static", "-C", "force-frame-pointers=yes"];
+    let flags = [
+        "-C",
+        "relocation-model=static",
+        "-C",
+        "force-frame-pointers=yes",
+    ];
     cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
-    let status = cmd.status().expect("failed to run cargo for the user workloads");
-    assert!(status.success(), "building the user workloads (kernel/user) failed");
+    let status = cmd
+        .status()
+        .expect("failed to run cargo for the user workloads");
+    assert!(
+        status.success(),
+        "building the user workloads (kernel/user) failed"
+    );
 
     let bin_dir = target_dir.join("x86_64-unknown-linux-gnu").join("release");
     for w in WORKLOADS {
         let path = bin_dir.join(w);
-        assert!(path.exists(), "workload {w} was not built at {}", path.display());
+        assert!(
+            path.exists(),
+            "workload {w} was not built at {}",
+            path.display()
+        );
     }
     println!("cargo:rustc-env=CAPSCOPE_USER_BIN={}", bin_dir.display());
 }

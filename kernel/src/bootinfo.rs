@@ -61,14 +61,21 @@ pub fn parse(pa: u64) {
         }
         info.cmdline_len = n;
     }
-    let (map, entries) = if version >= 1 { (read::<u64>(pa + 40), read::<u32>(pa + 48)) } else { (0, 0) };
+    let (map, entries) = if version >= 1 {
+        (read::<u64>(pa + 40), read::<u32>(pa + 48))
+    } else {
+        (0, 0)
+    };
     if map != 0 && entries != 0 {
         for i in 0..entries.min(64) as u64 {
             let e = map + i * 24;
             let (addr, size, ty): (u64, u64, u32) = (read(e), read(e + 8), read(e + 16));
             if ty == 1 && info.ram_count < info.ram.len() {
                 let n = info.ram_count;
-                info.ram[n] = Range { start: addr, end: addr.saturating_add(size) };
+                info.ram[n] = Range {
+                    start: addr,
+                    end: addr.saturating_add(size),
+                };
                 info.ram_count += 1;
             }
         }
@@ -79,7 +86,10 @@ pub fn parse(pa: u64) {
         let lo = inb(0x71) as u64;
         outb(0x70, 0x35);
         let hi = inb(0x71) as u64;
-        info.ram[0] = Range { start: 1 << 20, end: (16 << 20) + ((hi << 8 | lo) << 16) };
+        info.ram[0] = Range {
+            start: 1 << 20,
+            end: (16 << 20) + ((hi << 8 | lo) << 16),
+        };
         info.ram_count = 1;
     }
 }

@@ -21,7 +21,7 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bootinfo;
-use crate::dev::serial::{Port, COM2};
+use crate::dev::serial::{COM2, Port};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 

@@ -58,7 +58,7 @@ use capscope_kernel_core::error::ret_of;
 use arch::trap::{ExitPath, TrapFrame};
 use dev::serial::COM1;
 use hooks::AttachPoint;
-use mm::{KERNEL_VMA, DIRECT_MAP};
+use mm::{DIRECT_MAP, KERNEL_VMA};
 use state::KERNEL;
 use task::ThreadState;
 
@@ -80,7 +80,11 @@ pub extern "C" fn kentry(start_info: u32) -> ! {
     arch::uaccess::init();
     mm::code::self_test();
     control::init();
-    let serial_irqs = if control::enabled() { (1 << 4) | (1 << 3) } else { 1 << 4 };
+    let serial_irqs = if control::enabled() {
+        (1 << 4) | (1 << 3)
+    } else {
+        1 << 4
+    };
     dev::pic::init(1 | serial_irqs);
     time::init();
     hooks::platform::init();
@@ -132,7 +136,8 @@ fn init_memory() {
     let heap_start = (kernel_end + 0x1f_ffff) & !0x1f_ffff;
     let heap_end = heap_start + heap_size;
     assert!(
-        ram.iter().any(|r| r.start <= heap_start && heap_end <= r.end),
+        ram.iter()
+            .any(|r| r.start <= heap_start && heap_end <= r.end),
         "no RAM for the kernel heap"
     );
     // The boot tables map only the first GiB at the direct map, so frames
@@ -186,7 +191,9 @@ extern "C" fn trap_from_kernel(frame: &mut TrapFrame) {
 #[unsafe(no_mangle)]
 extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
     let nr = frame.rax;
-    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let args = [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ];
     // The enter hook fires before the kernel state is touched (a probe's
     // user stack walk needs only the registers noted here).
     hooks::platform::note_user_regs(frame.rip, frame.rbp);
@@ -205,7 +212,11 @@ extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
     let id = k.cur_id();
     k.cur().syscall_nr = Some(nr);
     if let syscall::Outcome::Ret(r) = syscall::dispatch(&mut k, nr, args) {
-        if let Some(t) = k.threads.get_mut(&id).filter(|t| t.state != ThreadState::Dead) {
+        if let Some(t) = k
+            .threads
+            .get_mut(&id)
+            .filter(|t| t.state != ThreadState::Dead)
+        {
             t.frame.rax = ret_of(r) as u64;
         }
     }

@@ -23,7 +23,16 @@ macro_rules! programs {
     };
 }
 
-programs!("leaky", "overmap", "protocol", "pingpong", "pagefaults", "syscalls", "timer", "badargs");
+programs!(
+    "leaky",
+    "overmap",
+    "protocol",
+    "pingpong",
+    "pagefaults",
+    "syscalls",
+    "timer",
+    "badargs"
+);
 
 /// Look a workload up by name.
 pub fn by_name(name: &str) -> Option<&'static Program> {
@@ -36,7 +45,9 @@ static CURRENT: AtomicPtr<Program> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Record the program of the task about to run (`None`: idle).
 pub fn set_current(p: Option<&'static Program>) {
-    let ptr = p.map_or(core::ptr::null_mut(), |p| p as *const Program as *mut Program);
+    let ptr = p.map_or(core::ptr::null_mut(), |p| {
+        p as *const Program as *mut Program
+    });
     CURRENT.store(ptr, Ordering::Relaxed);
 }
 

@@ -6,6 +6,7 @@
 //! truth; the kernel independently prints what teardown freed and how
 //! faults were handled; the tests check one against the other.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -36,14 +37,26 @@ pub fn qemu() -> PathBuf {
 
 /// Boot `workload` on the hooks kernel with a 30 s timeout.
 pub fn boot(workload: &str) -> Run {
-    boot_with(Flavor::Hooks, Boot { timeout: Duration::from_secs(30), ..Boot::new(workload) })
+    boot_with(
+        Flavor::Hooks,
+        Boot {
+            timeout: Duration::from_secs(30),
+            ..Boot::new(workload)
+        },
+    )
 }
 
 /// Boot with explicit options.
 pub fn boot_with(flavor: Flavor, b: Boot) -> Run {
     let k = kernel(flavor);
     let run = runner::boot_captured(&qemu(), &k, &b).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("--- {} ({:?}, {:.2} s)\n{}", b.workload, run.outcome, run.elapsed.as_secs_f64(), run.console);
+    eprintln!(
+        "--- {} ({:?}, {:.2} s)\n{}",
+        b.workload,
+        run.outcome,
+        run.elapsed.as_secs_f64(),
+        run.console
+    );
     run
 }
 

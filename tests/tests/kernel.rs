@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use capscope_tests::{boot, boot_with, kernel, line, numbers, qemu, runner, Boot, Flavor, Outcome};
+use capscope_tests::{Boot, Flavor, Outcome, boot, boot_with, kernel, line, numbers, qemu, runner};
 
 #[test]
 fn unknown_workload_lists_the_real_ones() {
@@ -23,7 +23,13 @@ fn a_kernel_fault_is_reported_and_fails_the_run() {
     b.timeout = Duration::from_secs(30);
     let run = boot_with(Flavor::Hooks, b);
     assert_eq!(run.outcome, Outcome::KernelFailure);
-    for needle in ["KERNEL FAULT: vector 14 (page fault)", "rip 0x", "cr2 0x", "rax 0x", "kernel stack:"] {
+    for needle in [
+        "KERNEL FAULT: vector 14 (page fault)",
+        "rip 0x",
+        "cr2 0x",
+        "rax 0x",
+        "kernel stack:",
+    ] {
         assert!(run.console.contains(needle), "missing {needle:?}");
     }
     // The fault hit the kernel stack's guard page, which stays unmapped.
@@ -46,7 +52,10 @@ fn control_channel_rendezvous_before_teardown() {
     let sink = console.clone();
     let cmd = b.command(&qemu(), &kernel(Flavor::Hooks));
     let qemu_run = std::thread::spawn(move || {
-        runner::run(cmd, b.timeout, move |bytes| sink.lock().unwrap().extend_from_slice(bytes)).unwrap()
+        runner::run(cmd, b.timeout, move |bytes| {
+            sink.lock().unwrap().extend_from_slice(bytes)
+        })
+        .unwrap()
     });
     let start = Instant::now();
     let stream = loop {
@@ -59,14 +68,19 @@ fn control_channel_rendezvous_before_teardown() {
             Err(e) => panic!("no control socket: {e}"),
         }
     };
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let mut l = String::new();
     reader.read_line(&mut l).unwrap();
     assert_eq!(l.trim(), "CAPSCOPE READY leaky");
     let seen = String::from_utf8_lossy(&console.lock().unwrap()).into_owned();
-    assert!(!seen.contains("leaky:"), "the workload ran before the host said continue");
+    assert!(
+        !seen.contains("leaky:"),
+        "the workload ran before the host said continue"
+    );
     writer.write_all(b"c").unwrap();
     l.clear();
     reader.read_line(&mut l).unwrap();
@@ -78,7 +92,11 @@ fn control_channel_rendezvous_before_teardown() {
     writer.write_all(b"c").unwrap();
     let run = qemu_run.join().unwrap();
     assert_eq!(run.outcome, Outcome::Exited(0));
-    assert!(run.console.contains("teardown freed 8 capabilities"), "{}", run.console);
+    assert!(
+        run.console.contains("teardown freed 8 capabilities"),
+        "{}",
+        run.console
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,7 +1,7 @@
 //! Boot every workload under QEMU (TCG) and check its ground truth
 //! against the kernel's own accounting.
 
-use capscope_tests::{boot, frames, line, numbers, teardown, Outcome, BOOTSTRAP_CAPS};
+use capscope_tests::{BOOTSTRAP_CAPS, Outcome, boot, frames, line, numbers, teardown};
 
 #[test]
 fn leaky_leaks_exactly_what_it_says() {

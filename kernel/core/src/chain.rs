@@ -95,7 +95,10 @@ impl<H: Copy + PartialEq, const N: usize> HandlerChain<H, N> {
 
     /// Remove `h`, keeping the order of the others.
     pub fn unregister(&mut self, h: H) -> Result<(), ChainError> {
-        let i = self.iter().position(|x| x == h).ok_or(ChainError::NotFound)?;
+        let i = self
+            .iter()
+            .position(|x| x == h)
+            .ok_or(ChainError::NotFound)?;
         self.handlers.copy_within(i + 1..self.len, i);
         self.len -= 1;
         self.handlers[self.len] = None;
@@ -151,10 +154,20 @@ mod tests {
         let mut seen = Vec::new();
         let r = c.dispatch(|h| {
             seen.push(h);
-            if h == 2 { FaultStatus::Fixed } else { FaultStatus::Continue }
+            if h == 2 {
+                FaultStatus::Fixed
+            } else {
+                FaultStatus::Continue
+            }
         });
         assert_eq!((r, seen.as_slice()), (Resolution::Fixed, &[1, 2][..]));
-        let r = c.dispatch(|h| if h == 1 { FaultStatus::Fail } else { FaultStatus::Fixed });
+        let r = c.dispatch(|h| {
+            if h == 1 {
+                FaultStatus::Fail
+            } else {
+                FaultStatus::Fixed
+            }
+        });
         assert_eq!(r, Resolution::Failed);
         assert_eq!(c.dispatch(|_| FaultStatus::Continue), Resolution::Unhandled);
     }

@@ -397,7 +397,9 @@ impl CapSystem {
     }
 
     fn node_mut(&mut self, at: SlotRef) -> &mut Node {
-        self.slot_mut(at).as_mut().expect("MDB link to an empty slot")
+        self.slot_mut(at)
+            .as_mut()
+            .expect("MDB link to an empty slot")
     }
 
     /// Insert `cap` at the empty `at` as the first child of `parent`.
@@ -467,7 +469,10 @@ impl CapSystem {
     }
 
     fn release(&mut self, cap: Cap, ev: &mut impl CapEvents) {
-        let count = self.refs.get_mut(&cap.obj).expect("refcount of a mapped object");
+        let count = self
+            .refs
+            .get_mut(&cap.obj)
+            .expect("refcount of a mapped object");
         *count -= 1;
         if *count == 0 {
             self.refs.remove(&cap.obj);

@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn large_table_agrees_with_linear_search() {
         let mut t: Vec<ExEntry> = (0..1000u64)
-            .map(|i| ExEntry { insn: (i * 7919) % 10007 * 16, fixup: i })
+            .map(|i| ExEntry {
+                insn: (i * 7919) % 10007 * 16,
+                fixup: i,
+            })
             .collect();
         sort(&mut t);
         for rip in (0..10007 * 16).step_by(5) {

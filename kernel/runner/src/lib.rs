@@ -66,9 +66,10 @@ pub enum Flavor {
 
 /// The repository root (this crate lives in `kernel/runner`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    })
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// Build the kernel (cargo decides whether anything changed) and return
@@ -81,7 +82,10 @@ pub fn build_kernel(flavor: Flavor) -> Result<PathBuf> {
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&kernel_dir).args(["build", "--release"]).arg("--target-dir").arg(&target_dir);
+    cmd.current_dir(&kernel_dir)
+        .args(["build", "--release"])
+        .arg("--target-dir")
+        .arg(&target_dir);
     if flavor == Flavor::NoHooks {
         cmd.arg("--no-default-features");
     }
@@ -99,11 +103,17 @@ pub fn build_kernel(flavor: Flavor) -> Result<PathBuf> {
         .status()
         .map_err(|e| Error::Build(format!("cannot run cargo: {e}")))?;
     if !status.success() {
-        return Err(Error::Build(format!("cargo build in {} exited with {status}", kernel_dir.display())));
+        return Err(Error::Build(format!(
+            "cargo build in {} exited with {status}",
+            kernel_dir.display()
+        )));
     }
     let elf = target_dir.join("x86_64-unknown-linux-gnu/release/capscope-kernel");
     if !elf.exists() {
-        return Err(Error::Build(format!("no kernel image at {}", elf.display())));
+        return Err(Error::Build(format!(
+            "no kernel image at {}",
+            elf.display()
+        )));
     }
     Ok(elf)
 }
@@ -125,13 +135,23 @@ pub fn ensure_qemu(install: bool) -> Result<PathBuf> {
     }
     let how = "qemu-system-x86_64 is not installed. On Debian or Ubuntu: \
                `sudo apt-get update && sudo apt-get install -y qemu-system-x86`";
-    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let has_apt = Command::new("apt-get").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let has_apt = Command::new("apt-get")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !(install && is_root && has_apt) {
         return Err(Error::QemuMissing(how.into()));
     }
     eprintln!("capscope: installing qemu-system-x86 with apt-get");
-    let ok = Command::new("apt-get").arg("update").status().is_ok_and(|s| s.success())
+    let ok = Command::new("apt-get")
+        .arg("update")
+        .status()
+        .is_ok_and(|s| s.success())
         && Command::new("apt-get")
             .args(["install", "-y", "qemu-system-x86"])
             .env("DEBIAN_FRONTEND", "noninteractive")
@@ -189,11 +209,26 @@ impl Boot {
         }
         let mut c = Command::new(qemu);
         c.arg("-kernel").arg(kernel).args(["-append", &cmdline]);
-        c.args(["-m", "256M", "-display", "none", "-monitor", "none", "-no-reboot"]);
-        c.args(["-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        c.args([
+            "-m",
+            "256M",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-no-reboot",
+        ]);
+        c.args([
+            "-serial",
+            "stdio",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ]);
         if let Some(sock) = &self.control {
-            c.arg("-chardev")
-                .arg(format!("socket,id=ctl,path={},server=on,wait=off", sock.display()));
+            c.arg("-chardev").arg(format!(
+                "socket,id=ctl,path={},server=on,wait=off",
+                sock.display()
+            ));
             c.args(["-device", "isa-serial,chardev=ctl"]);
         }
         if self.kvm {
@@ -257,9 +292,15 @@ pub struct Run {
 
 /// Run `cmd` (a QEMU command) to completion or `timeout`, capturing stdout;
 /// each chunk of output is also passed to `echo` as it arrives.
-pub fn run(mut cmd: Command, timeout: Duration, mut echo: impl FnMut(&[u8]) + Send + 'static) -> Result<Run> {
+pub fn run(
+    mut cmd: Command,
+    timeout: Duration,
+    mut echo: impl FnMut(&[u8]) + Send + 'static,
+) -> Result<Run> {
     let start = Instant::now();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     let mut child = cmd.spawn()?;
     let mut out = child.stdout.take().expect("piped stdout");
     let reader = std::thread::spawn(move || {
@@ -332,7 +373,10 @@ mod tests {
         b.icount = true;
         b.control = Some("/tmp/ctl.sock".into());
         let c = b.command(Path::new("qemu"), Path::new("k"));
-        let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let joined = args.join(" ");
         assert!(joined.contains("-append workload=leaky control"));
         assert!(joined.contains("isa-debug-exit,iobase=0xf4,iosize=0x04"));

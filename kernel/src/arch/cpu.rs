@@ -10,28 +10,36 @@ use core::arch::asm;
 pub fn outb(port: u16, val: u8) {
     // SAFETY: port I/O cannot touch memory; callers only use the kernel's
     // own devices (serial, PIC, PIT, debug exit).
-    unsafe { asm!("out dx, al", in("dx") port, in("al") val, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") val, options(nomem, nostack, preserves_flags))
+    }
 }
 
 /// Read a byte from an I/O port the kernel owns.
 pub fn inb(port: u16) -> u8 {
     let v: u8;
     // SAFETY: as for `outb`.
-    unsafe { asm!("in al, dx", out("al") v, in("dx") port, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("in al, dx", out("al") v, in("dx") port, options(nomem, nostack, preserves_flags))
+    }
     v
 }
 
 /// Write a dword to an I/O port.
 pub fn outl(port: u16, val: u32) {
     // SAFETY: as for `outb`.
-    unsafe { asm!("out dx, eax", in("dx") port, in("eax") val, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("out dx, eax", in("dx") port, in("eax") val, options(nomem, nostack, preserves_flags))
+    }
 }
 
 /// Read a model-specific register.
 pub fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: reading the MSRs the kernel uses has no side effects.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    }
     (hi as u64) << 32 | lo as u64
 }
 
@@ -43,7 +51,9 @@ pub fn rdmsr(msr: u32) -> u64 {
 ///    at the syscall entry, `EFER` must keep long mode on).
 pub unsafe fn wrmsr(msr: u32, val: u64) {
     // SAFETY: the caller upholds the contract above.
-    unsafe { asm!("wrmsr", in("ecx") msr, in("eax") val as u32, in("edx") (val >> 32) as u32, options(nostack, preserves_flags)) }
+    unsafe {
+        asm!("wrmsr", in("ecx") msr, in("eax") val as u32, in("edx") (val >> 32) as u32, options(nostack, preserves_flags))
+    }
 }
 
 /// The time-stamp counter.
@@ -92,7 +102,9 @@ pub fn invlpg(addr: u64) {
 pub fn cr0_cr4() -> (u64, u64) {
     let (a, b): (u64, u64);
     // SAFETY: reading control registers has no side effects.
-    unsafe { asm!("mov {}, cr0", "mov {}, cr4", out(reg) a, out(reg) b, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("mov {}, cr0", "mov {}, cr4", out(reg) a, out(reg) b, options(nomem, nostack, preserves_flags))
+    }
     (a, b)
 }
 

@@ -11,13 +11,38 @@ use crate::kprintln;
 /// Exception names by vector.
 pub fn vector_name(v: u64) -> &'static str {
     const NAMES: [&str; 32] = [
-        "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-        "invalid opcode", "device not available", "double fault", "coprocessor overrun",
-        "invalid TSS", "segment not present", "stack fault", "general protection",
-        "page fault", "reserved", "x87 floating point", "alignment check", "machine check",
-        "SIMD floating point", "virtualization", "control protection", "reserved", "reserved",
-        "reserved", "reserved", "reserved", "reserved", "hypervisor injection",
-        "VMM communication", "security", "reserved",
+        "divide error",
+        "debug",
+        "NMI",
+        "breakpoint",
+        "overflow",
+        "bound range",
+        "invalid opcode",
+        "device not available",
+        "double fault",
+        "coprocessor overrun",
+        "invalid TSS",
+        "segment not present",
+        "stack fault",
+        "general protection",
+        "page fault",
+        "reserved",
+        "x87 floating point",
+        "alignment check",
+        "machine check",
+        "SIMD floating point",
+        "virtualization",
+        "control protection",
+        "reserved",
+        "reserved",
+        "reserved",
+        "reserved",
+        "reserved",
+        "reserved",
+        "hypervisor injection",
+        "VMM communication",
+        "security",
+        "reserved",
     ];
     NAMES.get(v as usize).copied().unwrap_or("interrupt")
 }
@@ -56,16 +81,53 @@ pub fn walk_kernel_stack(mut rbp: u64, mut f: impl FnMut(u64)) -> usize {
 pub fn kernel_fault(frame: &TrapFrame) -> ! {
     let (cr0, cr4) = cpu::cr0_cr4();
     kprintln!();
-    kprintln!("KERNEL FAULT: vector {} ({})", frame.vector, vector_name(frame.vector));
+    kprintln!(
+        "KERNEL FAULT: vector {} ({})",
+        frame.vector,
+        vector_name(frame.vector)
+    );
     kprintln!(
         "  rip {:#018x}  cs {:#x}  rflags {:#x}  error {:#x}",
-        frame.rip, frame.cs, frame.rflags, frame.error
+        frame.rip,
+        frame.cs,
+        frame.rflags,
+        frame.error
     );
-    kprintln!("  cr2 {:#018x}  cr3 {:#x}  cr0 {:#x}  cr4 {:#x}", cpu::cr2(), cpu::cr3(), cr0, cr4);
-    kprintln!("  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}", frame.rax, frame.rbx, frame.rcx, frame.rdx);
-    kprintln!("  rsi {:#018x} rdi {:#018x} rbp {:#018x} rsp {:#018x}", frame.rsi, frame.rdi, frame.rbp, frame.rsp);
-    kprintln!("  r8  {:#018x} r9  {:#018x} r10 {:#018x} r11 {:#018x}", frame.r8, frame.r9, frame.r10, frame.r11);
-    kprintln!("  r12 {:#018x} r13 {:#018x} r14 {:#018x} r15 {:#018x}", frame.r12, frame.r13, frame.r14, frame.r15);
+    kprintln!(
+        "  cr2 {:#018x}  cr3 {:#x}  cr0 {:#x}  cr4 {:#x}",
+        cpu::cr2(),
+        cpu::cr3(),
+        cr0,
+        cr4
+    );
+    kprintln!(
+        "  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}",
+        frame.rax,
+        frame.rbx,
+        frame.rcx,
+        frame.rdx
+    );
+    kprintln!(
+        "  rsi {:#018x} rdi {:#018x} rbp {:#018x} rsp {:#018x}",
+        frame.rsi,
+        frame.rdi,
+        frame.rbp,
+        frame.rsp
+    );
+    kprintln!(
+        "  r8  {:#018x} r9  {:#018x} r10 {:#018x} r11 {:#018x}",
+        frame.r8,
+        frame.r9,
+        frame.r10,
+        frame.r11
+    );
+    kprintln!(
+        "  r12 {:#018x} r13 {:#018x} r14 {:#018x} r15 {:#018x}",
+        frame.r12,
+        frame.r13,
+        frame.r14,
+        frame.r15
+    );
     kprintln!("  kernel stack:");
     kprintln!("    {:#018x}", frame.rip);
     walk_kernel_stack(frame.rbp, |ret| kprintln!("    {ret:#018x}"));

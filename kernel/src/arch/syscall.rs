@@ -83,7 +83,10 @@ pub fn init() {
     // keeps LME, NXE and gains SCE.
     unsafe {
         wrmsr(STAR, (sysret_base << 48) | ((KERNEL_CS as u64) << 32));
-        wrmsr(LSTAR, syscall_entry as unsafe extern "C" fn() as usize as u64);
+        wrmsr(
+            LSTAR,
+            syscall_entry as unsafe extern "C" fn() as usize as u64,
+        );
         wrmsr(SFMASK, SFMASK_BITS);
         wrmsr(EFER, super::cpu::rdmsr(EFER) | 1);
     }

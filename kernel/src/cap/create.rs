@@ -10,7 +10,7 @@ use alloc::collections::VecDeque;
 use alloc::vec;
 
 use capscope_kernel_core::cspace::SLOTS;
-use capscope_kernel_core::uabi::{slots, MEMORY_MAX};
+use capscope_kernel_core::uabi::{MEMORY_MAX, slots};
 use capscope_kernel_core::{Cap, Error, KResult, Kind, ObjId, Rights, Slot, SlotRef, TaskId};
 
 use super::{Gate, Irq, Memory, ObjEntry, Object};
@@ -40,15 +40,26 @@ enum Arg {
 pub const ROOT_QUOTA: u64 = 4096;
 
 impl Kernel {
-    fn decode_create(&self, factory_slot: u64, kind: u64, dst: SlotRef, arg: u64) -> KResult<CreateOp> {
+    fn decode_create(
+        &self,
+        factory_slot: u64,
+        kind: u64,
+        dst: SlotRef,
+        arg: u64,
+    ) -> KResult<CreateOp> {
         let me = dst.task;
-        let fcap = self.caps.lookup(SlotRef::new(me, Slot::from_raw(factory_slot, SLOTS)?))?;
+        let fcap = self
+            .caps
+            .lookup(SlotRef::new(me, Slot::from_raw(factory_slot, SLOTS)?))?;
         let fcap = fcap.expect(Kind::Factory)?;
         fcap.rights.require(Rights::INVOKE)?;
         let kind = Kind::from_raw(kind)?;
         self.caps.decode_insert(dst)?;
         let quota = match self.objects.get(&fcap.obj) {
-            Some(ObjEntry { body: Object::Factory(q), .. }) => *q,
+            Some(ObjEntry {
+                body: Object::Factory(q),
+                ..
+            }) => *q,
             _ => return Err(Error::NoEnt),
         };
         let (arg, cost) = match kind {
@@ -60,12 +71,23 @@ impl Kernel {
             }
             Kind::Task => return Err(Error::Inval),
             Kind::Thread => {
-                let tcap = self.caps.lookup(SlotRef::new(me, Slot::from_raw(arg, SLOTS)?))?.expect(Kind::Task)?;
+                let tcap = self
+                    .caps
+                    .lookup(SlotRef::new(me, Slot::from_raw(arg, SLOTS)?))?
+                    .expect(Kind::Task)?;
                 tcap.rights.require(Rights::INVOKE)?;
-                let Some(ObjEntry { body: Object::Task(t), .. }) = self.objects.get(&tcap.obj) else {
+                let Some(ObjEntry {
+                    body: Object::Task(t),
+                    ..
+                }) = self.objects.get(&tcap.obj)
+                else {
                     return Err(Error::NoEnt);
                 };
-                if self.tasks.get(t).is_none_or(|x| x.state != TaskState::Running) {
+                if self
+                    .tasks
+                    .get(t)
+                    .is_none_or(|x| x.state != TaskState::Running)
+                {
                     return Err(Error::Inval);
                 }
                 (Arg::Thread(*t), 1)
@@ -96,22 +118,44 @@ impl Kernel {
         if cost > quota {
             return Err(Error::NoSpc);
         }
-        Ok(CreateOp { factory: fcap.obj, kind, cost, arg })
+        Ok(CreateOp {
+            factory: fcap.obj,
+            kind,
+            cost,
+            arg,
+        })
     }
 
     /// `create(factory_slot, kind, dst_slot, arg)`. `arg` is: 0 for a
     /// Task; the slot of a running Task for a Thread; the size in bytes
     /// for Memory; the protocol label for a Gate; the line for an Irq; the
     /// quota to hand over for a Factory. Returns the new object's id.
-    pub fn sys_create(&mut self, factory_slot: u64, kind: u64, dst_slot: u64, arg: u64) -> KResult<u64> {
+    pub fn sys_create(
+        &mut self,
+        factory_slot: u64,
+        kind: u64,
+        dst_slot: u64,
+        arg: u64,
+    ) -> KResult<u64> {
         let dst = SlotRef::new(self.cur_task(), Slot::from_raw(dst_slot, SLOTS)?);
         let op = self.decode_create(factory_slot, kind, dst, arg)?;
         let obj = self.build(&op)?;
-        if let Some(ObjEntry { body: Object::Factory(q), .. }) = self.objects.get_mut(&op.factory) {
+        if let Some(ObjEntry {
+            body: Object::Factory(q),
+            ..
+        }) = self.objects.get_mut(&op.factory)
+        {
             *q -= op.cost;
         }
-        let insert = self.caps.decode_insert(dst).expect("checked by decode_create");
-        let cap = Cap { obj, kind: op.kind, rights: Rights::ALL };
+        let insert = self
+            .caps
+            .decode_insert(dst)
+            .expect("checked by decode_create");
+        let cap = Cap {
+            obj,
+            kind: op.kind,
+            rights: Rights::ALL,
+        };
         self.with_caps(|c, ev| c.invoke_insert(insert, cap, ev));
         Ok(obj.0)
     }
@@ -124,14 +168,31 @@ impl Kernel {
             Arg::Thread(t) => self.new_thread(t, f)?.1,
             Arg::Pages(n) => {
                 self.committed_pages += n;
-                self.simple(Object::Memory(Memory { pages: vec![None; n as usize] }), f)?
+                self.simple(
+                    Object::Memory(Memory {
+                        pages: vec![None; n as usize],
+                    }),
+                    f,
+                )?
             }
             Arg::Label(label) => self.simple(
-                Object::Gate(Gate { label, server: None, receivers: VecDeque::new(), callers: VecDeque::new() }),
+                Object::Gate(Gate {
+                    label,
+                    server: None,
+                    receivers: VecDeque::new(),
+                    callers: VecDeque::new(),
+                }),
                 f,
             )?,
             Arg::Line(line) => {
-                let id = self.simple(Object::Irq(Irq { line, pending: 0, waiter: None }), f)?;
+                let id = self.simple(
+                    Object::Irq(Irq {
+                        line,
+                        pending: 0,
+                        waiter: None,
+                    }),
+                    f,
+                )?;
                 self.irq_lines[line as usize] = Some(id);
                 id
             }
@@ -156,8 +217,14 @@ impl Kernel {
             (slots::FACTORY, fobj, Kind::Factory),
             (slots::THREAD, thobj, Kind::Thread),
         ] {
-            let op = self.caps.decode_insert(SlotRef::new(tid, Slot(slot as u32)))?;
-            let cap = Cap { obj, kind, rights: Rights::ALL };
+            let op = self
+                .caps
+                .decode_insert(SlotRef::new(tid, Slot(slot as u32)))?;
+            let cap = Cap {
+                obj,
+                kind,
+                rights: Rights::ALL,
+            };
             self.with_caps(|c, ev| c.invoke_insert(op, cap, ev));
         }
         self.init_task = Some(tid);

@@ -16,7 +16,7 @@ use capscope_kernel_core::cspace::{CapEvents, FreeReason, MapEvent};
 use capscope_kernel_core::{Cap, Error, ObjId, SlotRef, TaskId};
 
 use crate::hooks::{self, AttachPoint};
-use crate::mm::{frame, PhysAddr};
+use crate::mm::{PhysAddr, frame};
 use crate::state::Kernel;
 use crate::task::{ThreadId, Wake};
 
@@ -145,14 +145,26 @@ impl Kernel {
         &mut self,
         f: impl FnOnce(&mut capscope_kernel_core::cspace::CapSystem, &mut Events<'_>) -> R,
     ) -> R {
-        let r = f(&mut self.caps, &mut Events { dead: &mut self.dead });
+        let r = f(
+            &mut self.caps,
+            &mut Events {
+                dead: &mut self.dead,
+            },
+        );
         self.reap();
         r
     }
 
     /// Register a new object.
     pub fn add_object(&mut self, id: ObjId, body: Object, factory: Option<ObjId>) {
-        self.objects.insert(id, ObjEntry { body, holds: 0, factory });
+        self.objects.insert(
+            id,
+            ObjEntry {
+                body,
+                holds: 0,
+                factory,
+            },
+        );
     }
 
     /// Take a kernel hold on `obj`.
@@ -179,16 +191,26 @@ impl Kernel {
     }
 
     fn maybe_destroy(&mut self, obj: ObjId) {
-        let Some(e) = self.objects.get(&obj) else { return };
+        let Some(e) = self.objects.get(&obj) else {
+            return;
+        };
         if e.holds > 0 || self.caps.refs(obj) > 0 {
             return;
         }
         let entry = self.objects.remove(&obj).expect("checked above");
         // The factory gets back what the object cost: 1, plus a dead
         // sub-factory's unused quota.
-        let credit = 1 + if let Object::Factory(q) = entry.body { q } else { 0 };
+        let credit = 1 + if let Object::Factory(q) = entry.body {
+            q
+        } else {
+            0
+        };
         if let Some(f) = entry.factory {
-            if let Some(ObjEntry { body: Object::Factory(q), .. }) = self.objects.get_mut(&f) {
+            if let Some(ObjEntry {
+                body: Object::Factory(q),
+                ..
+            }) = self.objects.get_mut(&f)
+            {
                 *q += credit;
             }
         }

@@ -14,7 +14,7 @@ use alloc::boxed::Box;
 
 use capscope_bytecode::abi::consts::fault as access_bits;
 use capscope_bytecode::abi::context::PageFaultCtx;
-use capscope_kernel_core::uabi::{fault_action, FaultFrame, Regs, USER_TOP};
+use capscope_kernel_core::uabi::{FaultFrame, Regs, USER_TOP, fault_action};
 use capscope_kernel_core::{Error, KResult, Rights};
 
 use crate::arch::trap::{ExitPath, TrapFrame};
@@ -29,7 +29,11 @@ use crate::task::Upcall;
 
 /// Turn a page-fault error code into `FAULT_*` bits.
 fn access_of(error: u64) -> u64 {
-    let mut a = if error & 2 != 0 { access_bits::WRITE } else { access_bits::READ };
+    let mut a = if error & 2 != 0 {
+        access_bits::WRITE
+    } else {
+        access_bits::READ
+    };
     if error & 16 != 0 {
         a = access_bits::EXEC;
     }
@@ -48,7 +52,9 @@ impl Kernel {
     /// Returns true if the page is now mapped.
     pub fn demand_page(&mut self, addr: u64, access: u64) -> bool {
         let tid = self.cur_task();
-        let Some(task) = self.tasks.get_mut(&tid) else { return false };
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return false;
+        };
         let Some(a) = task.attachments.iter().find(|a| a.contains(addr)).copied() else {
             return false;
         };
@@ -65,7 +71,11 @@ impl Kernel {
             return false;
         }
         let idx = ((page - a.base) / 4096) as usize;
-        let Some(ObjEntry { body: Object::Memory(m), .. }) = self.objects.get_mut(&a.mem) else {
+        let Some(ObjEntry {
+            body: Object::Memory(m),
+            ..
+        }) = self.objects.get_mut(&a.mem)
+        else {
             return false;
         };
         let frame = match m.pages[idx] {
@@ -78,8 +88,15 @@ impl Kernel {
                 None => return false,
             },
         };
-        let flags = (if a.rights.contains(Rights::WRITE) { W } else { 0 })
-            | (if a.rights.contains(Rights::EXEC) { 0 } else { NX });
+        let flags = (if a.rights.contains(Rights::WRITE) {
+            W
+        } else {
+            0
+        }) | (if a.rights.contains(Rights::EXEC) {
+            0
+        } else {
+            NX
+        });
         aspace.map(page, frame, flags).is_ok()
     }
 
@@ -90,7 +107,11 @@ impl Kernel {
         if len == 0 || uaccess::check_range(addr, len).is_err() {
             return;
         }
-        let access = if write { access_bits::WRITE } else { access_bits::READ };
+        let access = if write {
+            access_bits::WRITE
+        } else {
+            access_bits::READ
+        };
         let mut page = addr & !4095;
         while page < addr + len as u64 {
             if self.demand_page(page, access) {
@@ -126,11 +147,18 @@ impl Kernel {
     /// An exception from user mode (the frame is already saved).
     pub fn user_exception(&mut self, frame: &TrapFrame) {
         let (vector, error) = (frame.vector, frame.error);
-        let (addr, access) = if vector == 14 { (cpu::cr2(), access_of(error)) } else { (0, 0) };
+        let (addr, access) = if vector == 14 {
+            (cpu::cr2(), access_of(error))
+        } else {
+            (0, 0)
+        };
         let tid = self.cur_task();
         let outcome = if vector == 14 && self.demand_page(addr, access) {
             access_bits::RESOLVED
-        } else if self.reflect(frame.regs(), addr, access, vector, error).is_ok() {
+        } else if self
+            .reflect(frame.regs(), addr, access, vector, error)
+            .is_ok()
+        {
             access_bits::REFLECTED
         } else {
             access_bits::FATAL
@@ -155,7 +183,10 @@ impl Kernel {
             let id = self.cur_id();
             kprintln!(
                 "capscope: thread {} of task {} killed: {} (vector {vector}) at rip {:#x}, address {addr:#x}",
-                id.0, tid.0, report::vector_name(vector), frame.rip
+                id.0,
+                tid.0,
+                report::vector_name(vector),
+                frame.rip
             );
             self.kill_thread(id);
         }
@@ -164,20 +195,36 @@ impl Kernel {
     /// Enter the current thread's fault handler with a frame describing
     /// the fault. Fails if there is no handler, the thread is already in
     /// its handler, or the handler stack is unusable.
-    fn reflect(&mut self, regs: Regs, addr: u64, access: u64, vector: u64, error: u64) -> KResult<()> {
+    fn reflect(
+        &mut self,
+        regs: Regs,
+        addr: u64,
+        access: u64,
+        vector: u64,
+        error: u64,
+    ) -> KResult<()> {
         let t = self.cur();
         let (entry, stack) = t.handler.ok_or(Error::NoEnt)?;
         if t.upcall.is_some() {
             return Err(Error::Busy);
         }
-        let ff = FaultFrame { regs, addr, access, vector, error_code: error };
+        let ff = FaultFrame {
+            regs,
+            addr,
+            access,
+            vector,
+            error_code: error,
+        };
         let size = core::mem::size_of::<FaultFrame>() as u64;
         let frame_addr = (stack.checked_sub(size).ok_or(Error::Fault)?) & !15;
         // SAFETY of the view: FaultFrame is repr(C) plain u64s.
         let bytes = as_bytes(&ff);
         self.copy_out(frame_addr, bytes)?;
         let t = self.cur();
-        t.upcall = Some(Upcall { frame_addr, fpu: Box::new(t.fpu) });
+        t.upcall = Some(Upcall {
+            frame_addr,
+            fpu: Box::new(t.fpu),
+        });
         // Enter like a call: a zero return address below the frame.
         let rsp = frame_addr - 8;
         self.copy_out(rsp, &0u64.to_le_bytes())?;
@@ -204,7 +251,10 @@ impl Kernel {
                     && ff.regs.rsp < USER_TOP;
                 if !ok {
                     let id = self.cur_id();
-                    kprintln!("capscope: thread {} killed: bad fault frame on return", id.0);
+                    kprintln!(
+                        "capscope: thread {} killed: bad fault frame on return",
+                        id.0
+                    );
                     self.kill_thread(id);
                     return Ok(());
                 }
@@ -235,12 +285,22 @@ impl Kernel {
 fn as_bytes(ff: &FaultFrame) -> &[u8] {
     // SAFETY: FaultFrame is repr(C), all u64 fields, no padding; any byte
     // view of it is valid.
-    unsafe { core::slice::from_raw_parts((ff as *const FaultFrame).cast(), core::mem::size_of::<FaultFrame>()) }
+    unsafe {
+        core::slice::from_raw_parts(
+            (ff as *const FaultFrame).cast(),
+            core::mem::size_of::<FaultFrame>(),
+        )
+    }
 }
 
 fn as_bytes_mut(ff: &mut FaultFrame) -> &mut [u8] {
     // SAFETY: as above; every bit pattern is a valid FaultFrame.
-    unsafe { core::slice::from_raw_parts_mut((ff as *mut FaultFrame).cast(), core::mem::size_of::<FaultFrame>()) }
+    unsafe {
+        core::slice::from_raw_parts_mut(
+            (ff as *mut FaultFrame).cast(),
+            core::mem::size_of::<FaultFrame>(),
+        )
+    }
 }
 
 /// A fault in kernel mode. Returns (the fault is fixed, resume) only for

@@ -39,7 +39,10 @@ pub fn set_current(task: u32, thread: u32) {
 
 /// (task, thread) ids of what runs now.
 pub fn current() -> (u32, u32) {
-    (CURRENT_TASK.load(Ordering::Relaxed), CURRENT_THREAD.load(Ordering::Relaxed))
+    (
+        CURRENT_TASK.load(Ordering::Relaxed),
+        CURRENT_THREAD.load(Ordering::Relaxed),
+    )
 }
 
 /// The header every context starts with.

@@ -51,11 +51,20 @@ pub fn kernel_readable(addr: u64, len: usize) -> bool {
         static __text_start: u8;
         static __kernel_end: u8;
     }
-    let (start, end) = (&raw const __text_start as u64, &raw const __kernel_end as u64);
+    let (start, end) = (
+        &raw const __text_start as u64,
+        &raw const __kernel_end as u64,
+    );
     let guard = |a: u64| {
-        [boot::kernel_stack(), boot::ist_stack(0), boot::ist_stack(1), boot::ist_stack(2), boot::ist_stack(3)]
-            .iter()
-            .any(|s| a >= s.guard() && a < s.bottom)
+        [
+            boot::kernel_stack(),
+            boot::ist_stack(0),
+            boot::ist_stack(1),
+            boot::ist_stack(2),
+            boot::ist_stack(3),
+        ]
+        .iter()
+        .any(|s| a >= s.guard() && a < s.bottom)
     };
     match addr.checked_add(len as u64) {
         Some(e) => addr >= start && e <= end && !guard(addr) && !guard(e.saturating_sub(1)),
@@ -74,7 +83,8 @@ pub fn walk_user_stack(out: &mut [u64]) -> usize {
     let mut n = 1;
     let mut rbp = USER_RBP.load(Ordering::Relaxed);
     while n < out.len() && rbp != 0 && rbp % 8 == 0 {
-        let (Ok(next), Ok(ret)) = (uaccess::read_user_u64(rbp), uaccess::read_user_u64(rbp + 8)) else {
+        let (Ok(next), Ok(ret)) = (uaccess::read_user_u64(rbp), uaccess::read_user_u64(rbp + 8))
+        else {
             break;
         };
         if ret == 0 {
@@ -107,7 +117,7 @@ pub fn walk_kernel_stack(rbp: u64, out: &mut [u64]) -> usize {
 /// kernel-hooks' platform trait, implemented by the functions above.
 #[cfg(feature = "hooks")]
 mod adapter {
-    use capscope_kernel_hooks::{Fault, KernelFrame, Platform, COMM_LEN};
+    use capscope_kernel_hooks::{COMM_LEN, Fault, KernelFrame, Platform};
 
     /// The reference kernel as a kernel-hooks platform: one CPU, so
     /// `synchronize_cpus` has nothing to do.
@@ -139,7 +149,11 @@ mod adapter {
             super::walk_user_stack(out)
         }
         fn walk_kernel_stack(&self, from: KernelFrame, out: &mut [u64]) -> usize {
-            let rbp = if from.0 == 0 { crate::arch::cpu::rbp() } else { from.0 };
+            let rbp = if from.0 == 0 {
+                crate::arch::cpu::rbp()
+            } else {
+                from.0
+            };
             super::walk_kernel_stack(rbp, out)
         }
         fn synchronize_cpus(&self) {}

@@ -22,7 +22,10 @@ use crate::task::{Block, ThreadState, Wake};
 impl Kernel {
     fn gate_mut(&mut self, obj: ObjId) -> Option<&mut crate::cap::Gate> {
         match self.objects.get_mut(&obj) {
-            Some(ObjEntry { body: Object::Gate(g), .. }) => Some(g),
+            Some(ObjEntry {
+                body: Object::Gate(g),
+                ..
+            }) => Some(g),
             _ => None,
         }
     }
@@ -45,7 +48,10 @@ impl Kernel {
         let mut buf = [0u8; MSG_MAX];
         let checked = (|| {
             cap.rights.require(Rights::INVOKE)?;
-            let n = usize::try_from(len).ok().filter(|&n| n <= MSG_MAX).ok_or(Error::TooBig)?;
+            let n = usize::try_from(len)
+                .ok()
+                .filter(|&n| n <= MSG_MAX)
+                .ok_or(Error::TooBig)?;
             self.copy_in(&mut buf[..n], msg)?;
             if label != expected {
                 return Err(Error::Proto);
@@ -73,14 +79,29 @@ impl Kernel {
         match receiver {
             Some(r) => {
                 let rt = self.threads.get_mut(&r).expect("queued receiver exists");
-                let ThreadState::Blocked(Block::Recv { buf: rbuf, len: rlen, .. }) = rt.state else {
+                let ThreadState::Blocked(Block::Recv {
+                    buf: rbuf,
+                    len: rlen,
+                    ..
+                }) = rt.state
+                else {
                     unreachable!("a queued receiver is blocked in recv")
                 };
                 rt.msg[..n].copy_from_slice(&buf[..n]);
                 rt.msg_len = n;
                 rt.reply_to = Some(caller);
-                self.wake(r, Wake::Deliver { buf: rbuf, len: rlen });
-                self.block_current(Block::Reply { server: r, buf: msg, len });
+                self.wake(
+                    r,
+                    Wake::Deliver {
+                        buf: rbuf,
+                        len: rlen,
+                    },
+                );
+                self.block_current(Block::Reply {
+                    server: r,
+                    buf: msg,
+                    len,
+                });
                 // Hand the CPU to the server at once (the caller waits anyway).
                 self.runq.retain(|&x| x != r);
                 self.runq.push_front(r);
@@ -89,8 +110,15 @@ impl Kernel {
                 let t = self.cur();
                 t.msg[..n].copy_from_slice(&buf[..n]);
                 t.msg_len = n;
-                self.block_current(Block::Send { gate: cap.obj, buf: msg, len });
-                self.gate_mut(cap.obj).expect("gate").callers.push_back(caller);
+                self.block_current(Block::Send {
+                    gate: cap.obj,
+                    buf: msg,
+                    len,
+                });
+                self.gate_mut(cap.obj)
+                    .expect("gate")
+                    .callers
+                    .push_back(caller);
             }
         }
         Outcome::Blocked
@@ -126,16 +154,27 @@ impl Kernel {
         };
         let ct = &self.threads[&caller];
         let (msg, n) = (ct.msg, ct.msg_len.min(len as usize));
-        let ThreadState::Blocked(Block::Send { buf: cbuf, len: clen, .. }) = ct.state else {
+        let ThreadState::Blocked(Block::Send {
+            buf: cbuf,
+            len: clen,
+            ..
+        }) = ct.state
+        else {
             unreachable!("a queued caller is blocked in send")
         };
         if let Err(e) = self.copy_out(buf, &msg[..n]) {
             // Leave the caller queued for the next receive.
-            self.gate_mut(gate).expect("gate").callers.push_front(caller);
+            self.gate_mut(gate)
+                .expect("gate")
+                .callers
+                .push_front(caller);
             return Outcome::Ret(Err(e));
         }
-        self.threads.get_mut(&caller).expect("caller").state =
-            ThreadState::Blocked(Block::Reply { server: id, buf: cbuf, len: clen });
+        self.threads.get_mut(&caller).expect("caller").state = ThreadState::Blocked(Block::Reply {
+            server: id,
+            buf: cbuf,
+            len: clen,
+        });
         self.cur().reply_to = Some(caller);
         Outcome::Ret(Ok(n as u64))
     }
@@ -143,17 +182,31 @@ impl Kernel {
     /// `reply(msg, len)`.
     pub fn sys_reply(&mut self, msg: u64, len: u64) -> KResult<u64> {
         let caller = self.cur().reply_to.ok_or(Error::NoEnt)?;
-        let n = usize::try_from(len).ok().filter(|&n| n <= MSG_MAX).ok_or(Error::TooBig)?;
+        let n = usize::try_from(len)
+            .ok()
+            .filter(|&n| n <= MSG_MAX)
+            .ok_or(Error::TooBig)?;
         let mut buf = [0u8; MSG_MAX];
         self.copy_in(&mut buf[..n], msg)?;
         let me = self.cur_id();
         self.cur().reply_to = None;
         if let Some(c) = self.threads.get_mut(&caller) {
-            if let ThreadState::Blocked(Block::Reply { server, buf: cbuf, len: clen }) = c.state {
+            if let ThreadState::Blocked(Block::Reply {
+                server,
+                buf: cbuf,
+                len: clen,
+            }) = c.state
+            {
                 if server == me {
                     c.msg[..n].copy_from_slice(&buf[..n]);
                     c.msg_len = n;
-                    self.wake(caller, Wake::Deliver { buf: cbuf, len: clen });
+                    self.wake(
+                        caller,
+                        Wake::Deliver {
+                            buf: cbuf,
+                            len: clen,
+                        },
+                    );
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! Dropping either frees the pages and their virtual range.
 
 use super::paging::{self, NX, P, W};
-use super::{frame, CODE_BASE};
+use super::{CODE_BASE, frame};
 use crate::sync::Global;
 
 /// Pages in the region (16 MiB).

@@ -30,7 +30,11 @@ unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's
         // contract), so it is non-null and owned by the heap.
-        unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) }
+        unsafe {
+            self.0
+                .lock()
+                .deallocate(NonNull::new_unchecked(ptr), layout)
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! [`AddressSpace`] is a task's PML4: its lower half is the task's, its
 //! upper half a copy of the kernel's top-level entries.
 
-use super::{frame, PhysAddr, CODE_BASE, DIRECT_MAP, DIRECT_MAP_SIZE, KERNEL_VMA};
+use super::{CODE_BASE, DIRECT_MAP, DIRECT_MAP_SIZE, KERNEL_VMA, PhysAddr, frame};
 use crate::arch::{boot, cpu};
 use crate::sync::Global;
 

@@ -8,15 +8,15 @@
 //! — or enters the idle loop when nothing is ready.
 
 use capscope_bytecode::abi::context::{IrqCtx, SyscallExitCtx};
-use capscope_kernel_core::uabi::USER_TOP;
 use capscope_kernel_core::error::ret_of;
+use capscope_kernel_core::uabi::USER_TOP;
 
 use crate::arch::trap::{self, ExitPath, TrapFrame};
 use crate::arch::{cpu, gdt, uaccess};
 use crate::cap::{ObjEntry, Object};
 use crate::dev::{pic, serial};
-use crate::hooks::{self, platform, AttachPoint};
-use crate::state::{Kernel, KERNEL};
+use crate::hooks::{self, AttachPoint, platform};
+use crate::state::{KERNEL, Kernel};
 use crate::task::{Block, ThreadId, ThreadState, Wake};
 
 /// Ticks a thread runs before another ready thread gets the CPU.
@@ -45,7 +45,11 @@ impl Kernel {
     /// Put the current thread at the back of the run queue.
     pub fn yield_current(&mut self) {
         if let Some(id) = self.current.take() {
-            if self.threads.get(&id).is_some_and(|t| t.state == ThreadState::Ready) {
+            if self
+                .threads
+                .get(&id)
+                .is_some_and(|t| t.state == ThreadState::Ready)
+            {
                 self.runq.push_back(id);
             }
         }
@@ -55,12 +59,20 @@ impl Kernel {
     /// first ready thread in the queue.
     fn pick(&mut self) -> Option<ThreadId> {
         if let Some(id) = self.current {
-            if self.threads.get(&id).is_some_and(|t| t.state == ThreadState::Ready) {
+            if self
+                .threads
+                .get(&id)
+                .is_some_and(|t| t.state == ThreadState::Ready)
+            {
                 return Some(id);
             }
         }
         while let Some(id) = self.runq.pop_front() {
-            if self.threads.get(&id).is_some_and(|t| t.state == ThreadState::Ready) {
+            if self
+                .threads
+                .get(&id)
+                .is_some_and(|t| t.state == ThreadState::Ready)
+            {
                 self.current = Some(id);
                 self.slice = SLICE_TICKS;
                 return Some(id);
@@ -73,7 +85,10 @@ impl Kernel {
     /// True if some blocked thread can still be woken by time or an IRQ.
     fn anything_pending(&self) -> bool {
         self.threads.values().any(|t| {
-            matches!(t.state, ThreadState::Blocked(Block::Sleep { .. } | Block::Irq { .. }))
+            matches!(
+                t.state,
+                ThreadState::Blocked(Block::Sleep { .. } | Block::Irq { .. })
+            )
         }) || crate::control::enabled()
     }
 
@@ -102,8 +117,16 @@ impl Kernel {
 
     /// Deliver interrupt `line` to its Irq object, if any.
     fn irq_line(&mut self, line: usize) {
-        let Some(obj) = self.irq_lines[line] else { return };
-        let Some(ObjEntry { body: Object::Irq(irq), .. }) = self.objects.get_mut(&obj) else { return };
+        let Some(obj) = self.irq_lines[line] else {
+            return;
+        };
+        let Some(ObjEntry {
+            body: Object::Irq(irq),
+            ..
+        }) = self.objects.get_mut(&obj)
+        else {
+            return;
+        };
         irq.pending += 1;
         if let Some(w) = irq.waiter.take() {
             let n = core::mem::take(&mut irq.pending);
@@ -164,7 +187,9 @@ pub fn resume() -> ! {
         let Some(id) = k.pick() else {
             if !k.anything_pending() {
                 drop(k);
-                crate::kprintln!("capscope: deadlock: every thread is blocked with nothing to wake it");
+                crate::kprintln!(
+                    "capscope: deadlock: every thread is blocked with nothing to wake it"
+                );
                 crate::dev::exit::raw_exit(crate::dev::exit::KERNEL_FAILURE);
             }
             drop(k);
@@ -172,7 +197,12 @@ pub fn resume() -> ! {
             trap::idle();
         };
         let task = k.threads[&id].task;
-        let Some(root) = k.tasks.get(&task).and_then(|t| t.aspace.as_ref()).map(|a| a.root()) else {
+        let Some(root) = k
+            .tasks
+            .get(&task)
+            .and_then(|t| t.aspace.as_ref())
+            .map(|a| a.root())
+        else {
             k.kill_thread(id);
             continue;
         };

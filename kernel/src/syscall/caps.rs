@@ -22,15 +22,28 @@ pub fn delete(k: &mut Kernel, slot: u64) -> KResult<u64> {
 /// `map(src_slot, dst_task_slot, dst_slot, rights, flags)`. The
 /// destination task is named by a Task capability with `RIGHT_WRITE`
 /// (write access to its capability space).
-pub fn map(k: &mut Kernel, src: u64, dst_task: u64, dst_slot: u64, rights: u64, flags: u64) -> KResult<u64> {
+pub fn map(
+    k: &mut Kernel,
+    src: u64,
+    dst_task: u64,
+    dst_slot: u64,
+    rights: u64,
+    flags: u64,
+) -> KResult<u64> {
     let src = own(k, src)?;
     let tcap = k.caps.lookup(own(k, dst_task)?)?.expect(Kind::Task)?;
     tcap.rights.require(Rights::WRITE)?;
     let target = match k.objects.get(&tcap.obj) {
-        Some(ObjEntry { body: Object::Task(t), .. }) => *t,
+        Some(ObjEntry {
+            body: Object::Task(t),
+            ..
+        }) => *t,
         _ => return Err(Error::NoEnt),
     };
-    if k.tasks.get(&target).is_none_or(|t| matches!(t.state, TaskState::Exited(_))) {
+    if k.tasks
+        .get(&target)
+        .is_none_or(|t| matches!(t.state, TaskState::Exited(_)))
+    {
         return Err(Error::NoEnt);
     }
     let dst = SlotRef::new(target, Slot::from_raw(dst_slot, SLOTS)?);
@@ -57,7 +70,12 @@ pub fn cap_info(k: &mut Kernel, slot: u64, buf: u64) -> KResult<u64> {
         Some(Object::Thread(t)) => t.0 as u64,
         None => 0,
     };
-    let info = CapInfo { kind: cap.kind.raw(), rights: cap.rights.raw(), object: cap.obj.0, detail };
+    let info = CapInfo {
+        kind: cap.kind.raw(),
+        rights: cap.rights.raw(),
+        object: cap.obj.0,
+        detail,
+    };
     let words = [info.kind, info.rights, info.object, info.detail];
     let mut bytes = [0u8; 32];
     for (i, w) in words.iter().enumerate() {

@@ -13,7 +13,10 @@ use crate::task::Attachment;
 /// Pages appear on first touch.
 pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64> {
     let me = k.cur_task();
-    let cap = k.caps.lookup(SlotRef::new(me, Slot::from_raw(slot, SLOTS)?))?.expect(Kind::Memory)?;
+    let cap = k
+        .caps
+        .lookup(SlotRef::new(me, Slot::from_raw(slot, SLOTS)?))?
+        .expect(Kind::Memory)?;
     let rights = Rights::from_raw(rights)?;
     let mem_rights = Rights::READ.or(Rights::WRITE).or(Rights::EXEC);
     if rights == Rights::NONE || !mem_rights.contains(rights) {
@@ -21,7 +24,10 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
     }
     cap.rights.require(rights)?;
     let pages = match k.objects.get(&cap.obj) {
-        Some(ObjEntry { body: Object::Memory(m), .. }) => m.pages.len() as u64,
+        Some(ObjEntry {
+            body: Object::Memory(m),
+            ..
+        }) => m.pages.len() as u64,
         _ => return Err(Error::NoEnt),
     };
     let end = vaddr.checked_add(pages * 4096).ok_or(Error::Inval)?;
@@ -32,7 +38,11 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
     if task.attachments.len() >= crate::state::MAX_ATTACHMENTS {
         return Err(Error::NoSpc);
     }
-    if task.attachments.iter().any(|a| vaddr < a.base + a.pages * 4096 && a.base < end) {
+    if task
+        .attachments
+        .iter()
+        .any(|a| vaddr < a.base + a.pages * 4096 && a.base < end)
+    {
         return Err(Error::Busy);
     }
     let aspace = task.aspace.as_ref().ok_or(Error::NoEnt)?;
@@ -40,7 +50,16 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
         return Err(Error::Busy);
     }
     // Invoke.
-    k.tasks.get_mut(&me).expect("task").attachments.push(Attachment { base: vaddr, pages, mem: cap.obj, rights });
+    k.tasks
+        .get_mut(&me)
+        .expect("task")
+        .attachments
+        .push(Attachment {
+            base: vaddr,
+            pages,
+            mem: cap.obj,
+            rights,
+        });
     k.hold(cap.obj);
     Ok(0)
 }
@@ -49,7 +68,11 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
 pub fn detach(k: &mut Kernel, vaddr: u64) -> KResult<u64> {
     let me = k.cur_task();
     let task = k.tasks.get_mut(&me).ok_or(Error::NoEnt)?;
-    let i = task.attachments.iter().position(|a| a.base == vaddr).ok_or(Error::NoEnt)?;
+    let i = task
+        .attachments
+        .iter()
+        .position(|a| a.base == vaddr)
+        .ok_or(Error::NoEnt)?;
     let a = task.attachments.remove(i);
     let aspace = task.aspace.as_mut().expect("running task");
     for p in 0..a.pages {

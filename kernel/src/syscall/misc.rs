@@ -10,7 +10,10 @@ use crate::task::Block;
 
 /// `print(buf, len)`: at most `PRINT_MAX` bytes to the console.
 pub fn print(k: &mut Kernel, buf: u64, len: u64) -> KResult<u64> {
-    let n = usize::try_from(len).ok().filter(|&n| n <= PRINT_MAX).ok_or(Error::TooBig)?;
+    let n = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= PRINT_MAX)
+        .ok_or(Error::TooBig)?;
     let mut b = [0u8; PRINT_MAX];
     k.copy_in(&mut b[..n], buf)?;
     COM1.write(&b[..n]);

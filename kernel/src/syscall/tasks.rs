@@ -10,20 +10,31 @@ use crate::state::Kernel;
 use crate::task::{Block, TaskState, ThreadState};
 
 fn lookup(k: &Kernel, slot: u64, kind: Kind, right: Rights) -> KResult<capscope_kernel_core::Cap> {
-    let cap = k.caps.lookup(SlotRef::new(k.cur_task(), Slot::from_raw(slot, SLOTS)?))?.expect(kind)?;
+    let cap = k
+        .caps
+        .lookup(SlotRef::new(k.cur_task(), Slot::from_raw(slot, SLOTS)?))?
+        .expect(kind)?;
     cap.rights.require(right)?;
     Ok(cap)
 }
 
 fn user_addr(a: u64) -> KResult<u64> {
-    if (0x1000..USER_TOP).contains(&a) { Ok(a) } else { Err(Error::Inval) }
+    if (0x1000..USER_TOP).contains(&a) {
+        Ok(a)
+    } else {
+        Err(Error::Inval)
+    }
 }
 
 /// `thread_start(thread_slot, entry, stack, arg)`.
 pub fn thread_start(k: &mut Kernel, slot: u64, entry: u64, stack: u64, arg: u64) -> KResult<u64> {
     let cap = lookup(k, slot, Kind::Thread, Rights::INVOKE)?;
     let (entry, stack) = (user_addr(entry)?, user_addr(stack)?);
-    let Some(ObjEntry { body: Object::Thread(id), .. }) = k.objects.get(&cap.obj) else {
+    let Some(ObjEntry {
+        body: Object::Thread(id),
+        ..
+    }) = k.objects.get(&cap.obj)
+    else {
         return Err(Error::NoEnt);
     };
     let id = *id;
@@ -31,7 +42,10 @@ pub fn thread_start(k: &mut Kernel, slot: u64, entry: u64, stack: u64, arg: u64)
     if t.state != ThreadState::Created {
         return Err(Error::Busy);
     }
-    if k.tasks.get(&t.task).is_none_or(|x| x.state != TaskState::Running) {
+    if k.tasks
+        .get(&t.task)
+        .is_none_or(|x| x.state != TaskState::Running)
+    {
         return Err(Error::Inval);
     }
     k.start_thread(id, entry, stack & !15, arg);
@@ -44,12 +58,23 @@ pub fn thread_start(k: &mut Kernel, slot: u64, entry: u64, stack: u64, arg: u64)
 pub fn task_start(k: &mut Kernel, slot: u64, entry: u64, stack: u64, arg: u64) -> KResult<u64> {
     let cap = lookup(k, slot, Kind::Task, Rights::INVOKE)?;
     let entry = user_addr(entry)?;
-    let stack = if stack == 0 { None } else { Some(user_addr(stack)? & !15) };
-    let Some(ObjEntry { body: Object::Task(tid), .. }) = k.objects.get(&cap.obj) else {
+    let stack = if stack == 0 {
+        None
+    } else {
+        Some(user_addr(stack)? & !15)
+    };
+    let Some(ObjEntry {
+        body: Object::Task(tid),
+        ..
+    }) = k.objects.get(&cap.obj)
+    else {
         return Err(Error::NoEnt);
     };
     let tid = *tid;
-    if k.tasks.get(&tid).is_none_or(|t| t.state != TaskState::Created) {
+    if k.tasks
+        .get(&tid)
+        .is_none_or(|t| t.state != TaskState::Created)
+    {
         return Err(Error::Busy);
     }
     let me = k.cur_task();
@@ -68,7 +93,11 @@ pub fn wait_task(k: &mut Kernel, slot: u64) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::Ret(Err(e)),
     };
-    let Some(ObjEntry { body: Object::Task(tid), .. }) = k.objects.get(&cap.obj) else {
+    let Some(ObjEntry {
+        body: Object::Task(tid),
+        ..
+    }) = k.objects.get(&cap.obj)
+    else {
         return Outcome::Ret(Err(Error::NoEnt));
     };
     let tid = *tid;
@@ -103,7 +132,11 @@ pub fn irq_wait(k: &mut Kernel, slot: u64) -> Outcome {
         Err(e) => return Outcome::Ret(Err(e)),
     };
     let me = k.cur_id();
-    let Some(ObjEntry { body: Object::Irq(irq), .. }) = k.objects.get_mut(&cap.obj) else {
+    let Some(ObjEntry {
+        body: Object::Irq(irq),
+        ..
+    }) = k.objects.get_mut(&cap.obj)
+    else {
         return Outcome::Ret(Err(Error::NoEnt));
     };
     if irq.pending > 0 {

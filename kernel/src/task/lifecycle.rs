@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use capscope_kernel_core::uabi::STATUS_KILLED;
 use capscope_kernel_core::{Error, KResult, ObjId, TaskId};
 
-use super::{FaultStats, Task, TaskState, Thread, ThreadId, ThreadState, Wake, Block};
+use super::{Block, FaultStats, Task, TaskState, Thread, ThreadId, ThreadState, Wake};
 use crate::cap::Object;
 use crate::mm::paging::AddressSpace;
 use crate::state::Kernel;
@@ -41,11 +41,20 @@ impl Kernel {
     }
 
     /// A new, not started thread of `task`.
-    pub fn new_thread(&mut self, task: TaskId, factory: Option<ObjId>) -> KResult<(ThreadId, ObjId)> {
+    pub fn new_thread(
+        &mut self,
+        task: TaskId,
+        factory: Option<ObjId>,
+    ) -> KResult<(ThreadId, ObjId)> {
         let id = self.alloc_thread_id()?;
         let obj = self.alloc_obj_id()?;
-        self.threads.insert(id, Box::new(Thread::new(id, task, obj)));
-        self.tasks.get_mut(&task).ok_or(Error::NoEnt)?.threads.push(id);
+        self.threads
+            .insert(id, Box::new(Thread::new(id, task, obj)));
+        self.tasks
+            .get_mut(&task)
+            .ok_or(Error::NoEnt)?
+            .threads
+            .push(id);
         self.add_object(obj, Object::Thread(id), factory);
         Ok((id, obj))
     }
@@ -80,13 +89,20 @@ impl Kernel {
         task.state = TaskState::Running;
         let obj = task.obj;
         self.hold(obj);
-        self.start_thread(main, entry.unwrap_or(image.entry), stack.unwrap_or(image.stack_top), arg);
+        self.start_thread(
+            main,
+            entry.unwrap_or(image.entry),
+            stack.unwrap_or(image.stack_top),
+            arg,
+        );
         Ok(())
     }
 
     /// Wake a blocked thread with `w` to finish its syscall.
     pub fn wake(&mut self, id: ThreadId, w: Wake) {
-        let Some(t) = self.threads.get_mut(&id) else { return };
+        let Some(t) = self.threads.get_mut(&id) else {
+            return;
+        };
         if let ThreadState::Blocked(_) = t.state {
             t.state = ThreadState::Ready;
             t.wake = Some(w);
@@ -99,19 +115,32 @@ impl Kernel {
     /// Kill a thread. If it was its task's last live thread, the task
     /// exits with `STATUS_KILLED`: that is how the task is told.
     pub fn kill_thread(&mut self, id: ThreadId) {
-        let Some(task) = self.threads.get(&id).map(|t| t.task) else { return };
+        let Some(task) = self.threads.get(&id).map(|t| t.task) else {
+            return;
+        };
         self.stop_thread(id);
         let live = self.tasks.get(&task).is_some_and(|t| {
-            t.threads.iter().any(|th| self.threads.get(th).is_some_and(|x| x.state != ThreadState::Dead && x.state != ThreadState::Created))
+            t.threads.iter().any(|th| {
+                self.threads.get(th).is_some_and(|x| {
+                    x.state != ThreadState::Dead && x.state != ThreadState::Created
+                })
+            })
         });
-        if !live && self.tasks.get(&task).is_some_and(|t| t.state == TaskState::Running) {
+        if !live
+            && self
+                .tasks
+                .get(&task)
+                .is_some_and(|t| t.state == TaskState::Running)
+        {
             self.exit_task(task, STATUS_KILLED);
         }
     }
 
     /// Take a thread out of every queue and mark it dead.
     fn stop_thread(&mut self, id: ThreadId) {
-        let Some(t) = self.threads.get_mut(&id) else { return };
+        let Some(t) = self.threads.get_mut(&id) else {
+            return;
+        };
         let old = t.state;
         if old == ThreadState::Dead {
             return;
@@ -149,7 +178,11 @@ impl Kernel {
         use crate::cap::ObjEntry;
         match b {
             Block::Recv { gate, .. } | Block::Send { gate, .. } => {
-                if let Some(ObjEntry { body: Object::Gate(g), .. }) = self.objects.get_mut(&gate) {
+                if let Some(ObjEntry {
+                    body: Object::Gate(g),
+                    ..
+                }) = self.objects.get_mut(&gate)
+                {
                     g.receivers.retain(|&x| x != id);
                     g.callers.retain(|&x| x != id);
                 }
@@ -160,7 +193,11 @@ impl Kernel {
                 }
             }
             Block::Irq { irq } => {
-                if let Some(ObjEntry { body: Object::Irq(i), .. }) = self.objects.get_mut(&irq) {
+                if let Some(ObjEntry {
+                    body: Object::Irq(i),
+                    ..
+                }) = self.objects.get_mut(&irq)
+                {
                     if i.waiter == Some(id) {
                         i.waiter = None;
                     }
@@ -177,7 +214,9 @@ impl Kernel {
     /// a host can read probe maps while the leaked capabilities still
     /// exist), and the run ends after the teardown.
     pub fn exit_task(&mut self, tid: TaskId, status: u64) {
-        let Some(task) = self.tasks.get(&tid) else { return };
+        let Some(task) = self.tasks.get(&tid) else {
+            return;
+        };
         if task.state != TaskState::Running {
             return;
         }
@@ -213,13 +252,20 @@ impl Kernel {
         }
         kprintln!(
             "capscope: task {} exited with status {}: teardown freed {} capabilities; faults: {} resolved, {} reflected, {} fatal",
-            tid.0, status, freed, stats.resolved, stats.reflected, stats.fatal
+            tid.0,
+            status,
+            freed,
+            stats.resolved,
+            stats.reflected,
+            stats.fatal
         );
         self.unhold(obj);
         if is_init {
             let (free, total) = crate::mm::frame::stats();
             let (used, size) = crate::mm::heap::stats();
-            kprintln!("capscope: workload finished with status {status} (frames {free}/{total} free, heap {used}/{size} used)");
+            kprintln!(
+                "capscope: workload finished with status {status} (frames {free}/{total} free, heap {used}/{size} used)"
+            );
             crate::dev::exit::exit_qemu(status);
         }
     }
@@ -242,7 +288,11 @@ impl Kernel {
 
     /// Forget a task whose object died (after exit, or never started).
     pub fn free_task(&mut self, tid: TaskId) {
-        if self.tasks.get(&tid).is_some_and(|t| t.state == TaskState::Created) {
+        if self
+            .tasks
+            .get(&tid)
+            .is_some_and(|t| t.state == TaskState::Created)
+        {
             self.with_caps(|caps, ev| caps.destroy_space(tid, ev));
         }
         if let Some(mut t) = self.tasks.remove(&tid) {

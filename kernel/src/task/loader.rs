@@ -14,7 +14,7 @@ use capscope_kernel_core::uabi::{STACK_SIZE, STACK_TOP, USER_BOTTOM, USER_TOP};
 use capscope_kernel_core::{Error, KResult};
 
 use crate::mm::paging::{AddressSpace, NX, W};
-use crate::mm::{frame, PhysAddr};
+use crate::mm::{PhysAddr, frame};
 
 /// What loading produced.
 pub struct Image {
@@ -25,13 +25,19 @@ pub struct Image {
 }
 
 fn u16_at(b: &[u8], o: usize) -> KResult<u16> {
-    b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or(Error::Inval)
+    b.get(o..o + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .ok_or(Error::Inval)
 }
 fn u32_at(b: &[u8], o: usize) -> KResult<u32> {
-    b.get(o..o + 4).map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes"))).ok_or(Error::Inval)
+    b.get(o..o + 4)
+        .map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes")))
+        .ok_or(Error::Inval)
 }
 fn u64_at(b: &[u8], o: usize) -> KResult<u64> {
-    b.get(o..o + 8).map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes"))).ok_or(Error::Inval)
+    b.get(o..o + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+        .ok_or(Error::Inval)
 }
 
 /// Map `elf`'s loadable segments and a zeroed main stack into `aspace`;

@@ -16,8 +16,8 @@ use capscope_kernel_core::uabi::MSG_MAX;
 use capscope_kernel_core::{ObjId, Rights, TaskId};
 
 use crate::arch::trap::{ExitPath, FxArea, TrapFrame};
-use crate::mm::paging::AddressSpace;
 use crate::mm::PhysAddr;
+use crate::mm::paging::AddressSpace;
 use crate::workloads::Program;
 
 /// A thread's id (what `EventHeader::thread` carries; never 0).

@@ -9,7 +9,11 @@ use crate::ids::Kind;
 enum Ev {
     Alloc(SlotRef, ObjId),
     Free(SlotRef, ObjId, FreeReason),
-    Map { dst: SlotRef, grant: bool, overmap: bool },
+    Map {
+        dst: SlotRef,
+        grant: bool,
+        overmap: bool,
+    },
     Unmap(SlotRef, u32),
     Last(ObjId),
 }
@@ -66,7 +70,14 @@ fn insert(cs: &mut CapSystem, ev: &mut Rec, at: SlotRef, cap: Cap) {
     cs.invoke_insert(op, cap, ev);
 }
 
-fn map(cs: &mut CapSystem, ev: &mut Rec, src: SlotRef, dst: SlotRef, rights: u64, flags: u64) -> KResult<MapEvent> {
+fn map(
+    cs: &mut CapSystem,
+    ev: &mut Rec,
+    src: SlotRef,
+    dst: SlotRef,
+    rights: u64,
+    flags: u64,
+) -> KResult<MapEvent> {
     let op = cs.decode_map(src, dst, rights, flags)?;
     Ok(cs.invoke_map(op, ev))
 }
@@ -82,7 +93,10 @@ fn check_invariants(cs: &CapSystem) {
             let me = s(task, i as u32);
             *counted.entry(n.cap.obj).or_default() += 1;
             if let Some(p) = n.parent {
-                assert!(cs.children(p).contains(&me), "{me:?} missing from {p:?}'s children");
+                assert!(
+                    cs.children(p).contains(&me),
+                    "{me:?} missing from {p:?}'s children"
+                );
             }
             for c in cs.children(me) {
                 assert_eq!(cs.get(c).parent, Some(me));
@@ -116,21 +130,33 @@ fn insert_lookup_and_errors() {
 #[test]
 fn map_checks_rights_flags_and_slots() {
     let (mut cs, mut ev) = setup();
-    let weak = Cap { rights: Rights::READ.or(Rights::INVOKE), ..gate(1) };
+    let weak = Cap {
+        rights: Rights::READ.or(Rights::INVOKE),
+        ..gate(1)
+    };
     insert(&mut cs, &mut ev, s(A, 0), weak);
     insert(&mut cs, &mut ev, s(A, 1), gate(2));
     // no RIGHT_MAP on the source
     assert_eq!(cs.decode_map(s(A, 0), s(B, 0), 1, 0), Err(Error::Perm));
     // more rights than the source
-    let m = Cap { rights: Rights::MAP.or(Rights::READ), ..gate(3) };
+    let m = Cap {
+        rights: Rights::MAP.or(Rights::READ),
+        ..gate(3)
+    };
     insert(&mut cs, &mut ev, s(A, 2), m);
-    assert_eq!(cs.decode_map(s(A, 2), s(B, 0), Rights::WRITE.raw(), 0), Err(Error::Perm));
+    assert_eq!(
+        cs.decode_map(s(A, 2), s(B, 0), Rights::WRITE.raw(), 0),
+        Err(Error::Perm)
+    );
     assert_eq!(cs.decode_map(s(A, 1), s(B, 0), 64, 0), Err(Error::Inval));
     assert_eq!(cs.decode_map(s(A, 1), s(B, 0), 1, 4), Err(Error::Inval));
     assert_eq!(cs.decode_map(s(A, 1), s(A, 1), 1, 0), Err(Error::Inval));
     assert_eq!(cs.decode_map(s(A, 9), s(B, 0), 1, 0), Err(Error::NoEnt));
     assert_eq!(cs.decode_map(s(A, 1), s(B, 600), 1, 0), Err(Error::Range));
-    assert_eq!(cs.decode_map(s(A, 1), s(TaskId(5), 0), 1, 0), Err(Error::NoEnt));
+    assert_eq!(
+        cs.decode_map(s(A, 1), s(TaskId(5), 0), 1, 0),
+        Err(Error::NoEnt)
+    );
     check_invariants(&cs);
 }
 
@@ -149,7 +175,11 @@ fn map_copies_and_records_the_derivation() {
         ev.0,
         [
             Ev::Alloc(s(B, 4), ObjId(1)),
-            Ev::Map { dst: s(B, 4), grant: false, overmap: false }
+            Ev::Map {
+                dst: s(B, 4),
+                grant: false,
+                overmap: false
+            }
         ]
     );
     check_invariants(&cs);
@@ -174,7 +204,11 @@ fn overmap_replaces_and_no_overmap_refuses() {
             Ev::Free(s(A, 1), ObjId(2), FreeReason::Overmap),
             Ev::Last(ObjId(2)),
             Ev::Alloc(s(A, 1), ObjId(1)),
-            Ev::Map { dst: s(A, 1), grant: false, overmap: true }
+            Ev::Map {
+                dst: s(A, 1),
+                grant: false,
+                overmap: true
+            }
         ]
     );
     check_invariants(&cs);
@@ -200,7 +234,11 @@ fn grant_moves_and_keeps_the_subtree() {
         [
             Ev::Free(s(A, 1), ObjId(1), FreeReason::Grant),
             Ev::Alloc(s(B, 7), ObjId(1)),
-            Ev::Map { dst: s(B, 7), grant: true, overmap: false }
+            Ev::Map {
+                dst: s(B, 7),
+                grant: true,
+                overmap: false
+            }
         ]
     );
     check_invariants(&cs);
@@ -224,10 +262,13 @@ fn unmap_revokes_deepest_first_across_tasks() {
     let op = cs.decode_unmap(s(A, 0), unmap_flags::SELF).unwrap();
     assert_eq!(cs.invoke_unmap(op, &mut ev), 3);
     assert_eq!(ev.0[0], Ev::Unmap(s(A, 0), 3));
-    let frees: Vec<_> = ev.0.iter().filter_map(|e| match e {
-        Ev::Free(at, _, r) => Some((*at, *r)),
-        _ => None,
-    }).collect();
+    let frees: Vec<_> =
+        ev.0.iter()
+            .filter_map(|e| match e {
+                Ev::Free(at, _, r) => Some((*at, *r)),
+                _ => None,
+            })
+            .collect();
     // B2 (grandchild) goes before A1 (its parent); A0 itself goes last.
     let pos = |x| frees.iter().position(|(a, _)| *a == x).unwrap();
     assert!(pos(s(B, 2)) < pos(s(A, 1)));
@@ -296,13 +337,22 @@ fn random_operations_keep_invariants() {
         let other = s(tasks[next(2) as usize], next(12) as u32);
         let before = ev.0.len();
         let ok = match next(5) {
-            0 => cs.decode_insert(at).map(|op| cs.invoke_insert(op, gate(step % 5), &mut ev)).is_ok(),
-            1 => cs.decode_delete(at).map(|op| cs.invoke_delete(op, &mut ev)).is_ok(),
+            0 => cs
+                .decode_insert(at)
+                .map(|op| cs.invoke_insert(op, gate(step % 5), &mut ev))
+                .is_ok(),
+            1 => cs
+                .decode_delete(at)
+                .map(|op| cs.invoke_delete(op, &mut ev))
+                .is_ok(),
             2 | 3 => cs
                 .decode_map(at, other, next(32), next(4))
                 .map(|op| cs.invoke_map(op, &mut ev))
                 .is_ok(),
-            _ => cs.decode_unmap(at, next(2)).map(|op| cs.invoke_unmap(op, &mut ev)).is_ok(),
+            _ => cs
+                .decode_unmap(at, next(2))
+                .map(|op| cs.invoke_unmap(op, &mut ev))
+                .is_ok(),
         };
         if !ok {
             assert_eq!(ev.0.len(), before, "a refused operation reported events");

@@ -11,7 +11,10 @@ pub struct Console {
 impl Console {
     /// An empty buffer.
     pub const fn new() -> Console {
-        Console { buf: [0; 256], len: 0 }
+        Console {
+            buf: [0; 256],
+            len: 0,
+        }
     }
 
     fn flush(&mut self) {

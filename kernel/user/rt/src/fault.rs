@@ -17,10 +17,10 @@
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
 
+use capscope_kernel_core::Error;
 use capscope_kernel_core::chain::{ChainError, FaultStatus, HandlerChain, Resolution};
 use capscope_kernel_core::extable::{self, ExEntry};
 use capscope_kernel_core::uabi::{FaultFrame, fault_action};
-use capscope_kernel_core::Error;
 
 pub use capscope_kernel_core::chain::FaultStatus as Status;
 
@@ -99,7 +99,11 @@ pub fn probe_read(addr: u64) -> Result<u64, Error> {
     // SAFETY: the only possibly faulting instruction is guarded by the
     // exception table; `out` is a valid local.
     let r = unsafe { capscope_probe_read(addr, &mut out) };
-    if r == 0 { Ok(out) } else { Err(Error::from_ret(r).unwrap_or(Error::Fault)) }
+    if r == 0 {
+        Ok(out)
+    } else {
+        Err(Error::from_ret(r).unwrap_or(Error::Fault))
+    }
 }
 
 fn table() -> &'static [ExEntry] {
@@ -139,7 +143,10 @@ pub fn init() {
     unsafe {
         let s = &raw mut __ex_table_start;
         let e = &raw mut __ex_table_end;
-        extable::sort(core::slice::from_raw_parts_mut(s, e.offset_from(s) as usize));
+        extable::sort(core::slice::from_raw_parts_mut(
+            s,
+            e.offset_from(s) as usize,
+        ));
     }
     let _ = register_fault_handler(extable_handler, true);
     install_for_this_thread();
@@ -148,5 +155,8 @@ pub fn init() {
 /// Register the runtime's upcall entry for the calling thread.
 pub fn install_for_this_thread() {
     let top = FAULT_STACK.0.get() as u64 + core::mem::size_of::<Stack>() as u64;
-    let _ = crate::sys::fault_handler(fault_entry as extern "C" fn(*mut FaultFrame) -> ! as usize as u64, top);
+    let _ = crate::sys::fault_handler(
+        fault_entry as extern "C" fn(*mut FaultFrame) -> ! as usize as u64,
+        top,
+    );
 }

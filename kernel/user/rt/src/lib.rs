@@ -22,16 +22,18 @@ mod lang;
 pub mod slots;
 pub mod sys;
 
+pub use capscope_bytecode::abi::consts;
 pub use capscope_kernel_core::Error;
 pub use capscope_kernel_core::uabi;
-pub use capscope_bytecode::abi::consts;
 
 /// Read the time-stamp counter (for cycle measurements).
 #[inline(always)]
 pub fn rdtsc() -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: rdtsc reads a counter; CR4.TSD is clear, so ring 3 may.
-    unsafe { core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack))
+    };
     (hi as u64) << 32 | lo as u64
 }
 

@@ -15,7 +15,10 @@ pub struct SlotAlloc {
 impl SlotAlloc {
     /// All slots from `FIRST_FREE` on are free.
     pub const fn new() -> SlotAlloc {
-        SlotAlloc { used: [0; SLOTS / 64], outstanding: 0 }
+        SlotAlloc {
+            used: [0; SLOTS / 64],
+            outstanding: 0,
+        }
     }
 
     /// Take the lowest free slot.

@@ -86,15 +86,24 @@ pub fn unmap(slot: u64, flags: u64) -> Result<u64, Error> {
 /// Call a gate: send `msg[..len]`, receive the reply into `msg`.
 pub fn call_gate(gate: u64, label: u64, msg: &mut [u8], len: usize) -> Result<u64, Error> {
     let len = len.min(msg.len());
-    call(nr::CALL, [gate, label, msg.as_mut_ptr() as u64, len as u64, 0, 0])
+    call(
+        nr::CALL,
+        [gate, label, msg.as_mut_ptr() as u64, len as u64, 0, 0],
+    )
 }
 /// Receive a call on a gate into `buf`.
 pub fn recv(gate: u64, buf: &mut [u8]) -> Result<u64, Error> {
-    call(nr::RECV, [gate, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0])
+    call(
+        nr::RECV,
+        [gate, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+    )
 }
 /// Reply to the last received call.
 pub fn reply(msg: &[u8]) -> Result<u64, Error> {
-    call(nr::REPLY, [msg.as_ptr() as u64, msg.len() as u64, 0, 0, 0, 0])
+    call(
+        nr::REPLY,
+        [msg.as_ptr() as u64, msg.len() as u64, 0, 0, 0, 0],
+    )
 }
 /// Attach the Memory object in `slot` at `vaddr`.
 pub fn attach(slot: u64, vaddr: u64, rights: u64) -> Result<u64, Error> {
@@ -105,8 +114,16 @@ pub fn detach(vaddr: u64) -> Result<u64, Error> {
     call(nr::DETACH, [vaddr, 0, 0, 0, 0, 0])
 }
 /// Start a created thread.
-pub fn thread_start(slot: u64, entry: extern "C" fn(u64) -> !, stack: u64, arg: u64) -> Result<u64, Error> {
-    call(nr::THREAD_START, [slot, entry as usize as u64, stack, arg, 0, 0])
+pub fn thread_start(
+    slot: u64,
+    entry: extern "C" fn(u64) -> !,
+    stack: u64,
+    arg: u64,
+) -> Result<u64, Error> {
+    call(
+        nr::THREAD_START,
+        [slot, entry as usize as u64, stack, arg, 0, 0],
+    )
 }
 /// Register the thread's fault handler (entry 0: unregister).
 pub fn fault_handler(entry: u64, stack: u64) -> Result<u64, Error> {
@@ -120,15 +137,28 @@ pub fn fault_return(action: u64) -> Result<u64, Error> {
 pub fn cap_info(slot: u64) -> Result<CapInfo, Error> {
     let mut words = [0u64; 4];
     call(nr::CAP_INFO, [slot, words.as_mut_ptr() as u64, 0, 0, 0, 0])?;
-    Ok(CapInfo { kind: words[0], rights: words[1], object: words[2], detail: words[3] })
+    Ok(CapInfo {
+        kind: words[0],
+        rights: words[1],
+        object: words[2],
+        detail: words[3],
+    })
 }
 /// Wait for an interrupt; returns how many arrived.
 pub fn irq_wait(slot: u64) -> Result<u64, Error> {
     call(nr::IRQ_WAIT, [slot, 0, 0, 0, 0, 0])
 }
 /// Start a created task running this program at `entry`.
-pub fn task_start(slot: u64, entry: extern "C" fn(u64) -> !, stack: u64, arg: u64) -> Result<u64, Error> {
-    call(nr::TASK_START, [slot, entry as usize as u64, stack, arg, 0, 0])
+pub fn task_start(
+    slot: u64,
+    entry: extern "C" fn(u64) -> !,
+    stack: u64,
+    arg: u64,
+) -> Result<u64, Error> {
+    call(
+        nr::TASK_START,
+        [slot, entry as usize as u64, stack, arg, 0, 0],
+    )
 }
 /// Wait for a task to exit; returns its status.
 pub fn wait_task(slot: u64) -> Result<u64, Error> {

@@ -1,5 +1,6 @@
 //! Helpers shared by the workloads.
 #![no_std]
+#![deny(missing_docs)]
 
 use capscope_user_rt::uabi::slots;
 

@@ -11,7 +11,7 @@
 use capscope_user_rt::consts::{kind, rights};
 use capscope_user_rt::slots::SlotAlloc;
 use capscope_user_rt::{println, sys};
-use capscope_workloads::{check, FACTORY};
+use capscope_workloads::{FACTORY, check};
 
 const HEAP_BASE: u64 = 0x1000_0000_0000;
 const GROWS: usize = 8;
@@ -28,11 +28,17 @@ struct Heap {
 #[inline(never)]
 fn grow_heap(h: &mut Heap, size: u64) -> u64 {
     let idx = h.slots.alloc().expect("a free slot");
-    check("create memory", sys::create(FACTORY, kind::MEMORY, idx, size));
+    check(
+        "create memory",
+        sys::create(FACTORY, kind::MEMORY, idx, size),
+    );
     let addr = h.next;
     h.next += (size + 0xfff) & !0xfff;
     h.next += 0x1000; // a gap, so regions never touch
-    check("attach", sys::attach(idx, addr, rights::READ | rights::WRITE));
+    check(
+        "attach",
+        sys::attach(idx, addr, rights::READ | rights::WRITE),
+    );
     // SAFETY: the region was just attached read-write; first touch maps it.
     unsafe { core::ptr::write_volatile(addr as *mut u64, size) };
     h.regions[h.count] = (addr, idx);
@@ -50,13 +56,23 @@ fn shrink_heap(_h: &mut Heap, addr: u64) {
 #[inline(never)]
 fn shrink_heap_fixed(h: &mut Heap, addr: u64) {
     check("detach", sys::detach(addr));
-    let idx = h.regions.iter().find(|r| r.0 == addr).expect("a grown region").1;
+    let idx = h
+        .regions
+        .iter()
+        .find(|r| r.0 == addr)
+        .expect("a grown region")
+        .1;
     check("delete", sys::delete(idx));
     h.slots.free(idx);
 }
 
 fn main() -> u64 {
-    let mut h = Heap { slots: SlotAlloc::new(), next: HEAP_BASE, regions: [(0, 0); GROWS], count: 0 };
+    let mut h = Heap {
+        slots: SlotAlloc::new(),
+        next: HEAP_BASE,
+        regions: [(0, 0); GROWS],
+        count: 0,
+    };
     let mut addrs = [0u64; GROWS];
     for (i, a) in addrs.iter_mut().enumerate() {
         *a = grow_heap(&mut h, 4096 * (1 + i as u64 % 3));

@@ -7,8 +7,8 @@
 #![no_main]
 
 use capscope_user_rt::consts::{kind, map_flags, rights};
-use capscope_user_rt::{println, sys, Error};
-use capscope_workloads::{check, FACTORY, SELF_TASK};
+use capscope_user_rt::{Error, println, sys};
+use capscope_workloads::{FACTORY, SELF_TASK, check};
 
 const A: u64 = 10;
 const B: u64 = 11;
@@ -25,12 +25,12 @@ fn main() -> u64 {
     let plan: [(u64, u64, u64); 10] = [
         (A, X, 0),
         (B, Y, 0),
-        (A, X, 0),                      // overmap: X holds A's copy
-        (B, Y, map_flags::NO_OVERMAP),  // refused (EBUSY): the careful way
+        (A, X, 0),                     // overmap: X holds A's copy
+        (B, Y, map_flags::NO_OVERMAP), // refused (EBUSY): the careful way
         (A, Z, 0),
-        (B, X, 0),                      // overmap
-        (A, Y, map_flags::NO_OVERMAP),  // refused
-        (B, Z, 0),                      // overmap
+        (B, X, 0),                     // overmap
+        (A, Y, map_flags::NO_OVERMAP), // refused
+        (B, Z, 0),                     // overmap
         (A, 23, 0),
         (B, 24, 0),
     ];

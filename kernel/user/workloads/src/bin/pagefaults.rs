@@ -9,8 +9,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use capscope_user_rt::consts::{kind, rights};
 use capscope_user_rt::fault::{self, Status};
 use capscope_user_rt::uabi::FaultFrame;
-use capscope_user_rt::{println, sys, Error};
-use capscope_workloads::{check, FACTORY};
+use capscope_user_rt::{Error, println, sys};
+use capscope_workloads::{FACTORY, check};
 
 const P: u64 = 64;
 const MEM: u64 = 10;
@@ -30,7 +30,10 @@ fn observer(f: &mut FaultFrame) -> Status {
 
 fn main() -> u64 {
     check("memory", sys::create(FACTORY, kind::MEMORY, MEM, P * 4096));
-    check("attach", sys::attach(MEM, BASE, rights::READ | rights::WRITE));
+    check(
+        "attach",
+        sys::attach(MEM, BASE, rights::READ | rights::WRITE),
+    );
     for i in 0..P {
         // SAFETY: inside the attached, writable region.
         unsafe { core::ptr::write_volatile((BASE + i * 4096) as *mut u64, i * 7) };

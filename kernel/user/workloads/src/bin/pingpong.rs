@@ -5,7 +5,7 @@
 
 use capscope_user_rt::consts::{kind, rights};
 use capscope_user_rt::{println, rdtsc, sys};
-use capscope_workloads::{check, FACTORY, SELF_TASK};
+use capscope_workloads::{FACTORY, SELF_TASK, check};
 
 const LABEL: u64 = 0x504f_4e47; // "PONG"
 const CHILD: u64 = 10;
@@ -33,7 +33,10 @@ extern "C" fn child(gate: u64) -> ! {
 fn main() -> u64 {
     check("task", sys::create(FACTORY, kind::TASK, CHILD, 0));
     check("gate", sys::create(FACTORY, kind::GATE, GATE, LABEL));
-    check("map gate", sys::map(GATE, CHILD, CHILD_GATE, rights::READ, 0));
+    check(
+        "map gate",
+        sys::map(GATE, CHILD, CHILD_GATE, rights::READ, 0),
+    );
     check("start child", sys::task_start(CHILD, child, 0, CHILD_GATE));
     // Let the child reach `recv` (which binds it as the gate's server).
     check("yield", sys::yield_cpu());

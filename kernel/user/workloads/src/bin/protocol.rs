@@ -5,8 +5,8 @@
 #![no_main]
 
 use capscope_user_rt::consts::{kind, rights};
-use capscope_user_rt::{println, sys, Error};
-use capscope_workloads::{check, FACTORY, SELF_TASK};
+use capscope_user_rt::{Error, println, sys};
+use capscope_workloads::{FACTORY, SELF_TASK, check};
 
 const LABEL: u64 = 0x5052_4f54; // "PROT"
 const GATE: u64 = 10;
@@ -41,10 +41,22 @@ extern "C" fn server(gate: u64) -> ! {
 
 fn main() -> u64 {
     check("gate", sys::create(FACTORY, kind::GATE, GATE, LABEL));
-    check("stack", sys::create(FACTORY, kind::MEMORY, STACK_MEM, STACK_SIZE));
-    check("attach", sys::attach(STACK_MEM, STACK_BASE, rights::READ | rights::WRITE));
-    check("thread", sys::create(FACTORY, kind::THREAD, THREAD, SELF_TASK));
-    check("start", sys::thread_start(THREAD, server, STACK_BASE + STACK_SIZE, GATE));
+    check(
+        "stack",
+        sys::create(FACTORY, kind::MEMORY, STACK_MEM, STACK_SIZE),
+    );
+    check(
+        "attach",
+        sys::attach(STACK_MEM, STACK_BASE, rights::READ | rights::WRITE),
+    );
+    check(
+        "thread",
+        sys::create(FACTORY, kind::THREAD, THREAD, SELF_TASK),
+    );
+    check(
+        "start",
+        sys::thread_start(THREAD, server, STACK_BASE + STACK_SIZE, GATE),
+    );
     // Let the server reach `recv`, which binds it to the gate; until then
     // a call would find nobody serving (ENOTCONN).
     check("yield", sys::yield_cpu());

@@ -5,7 +5,7 @@
 
 use capscope_user_rt::consts::kind;
 use capscope_user_rt::{println, sys};
-use capscope_workloads::{check, FACTORY};
+use capscope_workloads::{FACTORY, check};
 
 const IRQ: u64 = 10;
 const TICKS: u64 = 50;
@@ -25,7 +25,10 @@ fn main() -> u64 {
         println!("timer: slept only {slept} ns");
         return 1;
     }
-    println!("timer: waited for {ticks} timer ticks, slept {} ms", slept / 1_000_000);
+    println!(
+        "timer: waited for {ticks} timer ticks, slept {} ms",
+        slept / 1_000_000
+    );
     0
 }
 
