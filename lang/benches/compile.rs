@@ -24,7 +24,9 @@ fn scripts() -> Vec<(String, String)> {
 fn compile(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile");
     for (name, src) in scripts() {
-        g.bench_function(&name, |b| b.iter(|| capscope_lang::compile(std::hint::black_box(&src)).unwrap()));
+        g.bench_function(&name, |b| {
+            b.iter(|| capscope_lang::compile(std::hint::black_box(&src)).unwrap())
+        });
     }
     g.finish();
     let mut g = c.benchmark_group("compile+verify");

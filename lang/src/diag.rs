@@ -199,12 +199,15 @@ impl Diagnostic {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
         };
-        let mut labels =
-            vec![cs::Label::primary((), clamp(source, self.primary.span))
-                .with_message(&self.primary.message)];
-        labels.extend(self.secondary.iter().map(|l| {
-            cs::Label::secondary((), clamp(source, l.span)).with_message(&l.message)
-        }));
+        let mut labels = vec![
+            cs::Label::primary((), clamp(source, self.primary.span))
+                .with_message(&self.primary.message),
+        ];
+        labels.extend(
+            self.secondary
+                .iter()
+                .map(|l| cs::Label::secondary((), clamp(source, l.span)).with_message(&l.message)),
+        );
         let notes = self
             .help
             .iter()
@@ -282,7 +285,12 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                edit_distance(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, c)| (d, c.len()))
         .map(|(_, c)| c)
@@ -297,7 +305,11 @@ mod tests {
         for (i, c) in Code::ALL.iter().enumerate() {
             let s = c.as_str();
             assert_eq!(s.len(), 4);
-            let expect = if c.severity() == Severity::Error { 'E' } else { 'W' };
+            let expect = if c.severity() == Severity::Error {
+                'E'
+            } else {
+                'W'
+            };
             assert!(s.starts_with(expect), "{s}");
             assert!(!Code::ALL[i + 1..].iter().any(|d| d.as_str() == s), "{s}");
         }
@@ -306,7 +318,10 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(suggest("cap:aloc", ["cap:alloc", "cap:free"]), Some("cap:alloc"));
+        assert_eq!(
+            suggest("cap:aloc", ["cap:alloc", "cap:free"]),
+            Some("cap:alloc")
+        );
         assert_eq!(suggest("zzz", ["cap:alloc"]), None);
     }
 

@@ -93,7 +93,12 @@ impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors().count();
         match self.errors().next() {
-            Some(d) => write!(f, "{n} error(s); first: [{}] {}", d.code.as_str(), d.message),
+            Some(d) => write!(
+                f,
+                "{n} error(s); first: [{}] {}",
+                d.code.as_str(),
+                d.message
+            ),
             None => write!(f, "no errors"),
         }
     }
@@ -117,12 +122,18 @@ pub fn compile_with(source: &str, options: &Options) -> Result<Compiled> {
     };
     // 1. Parse (recovering from syntax errors).
     let (ast, mut diags) = parse::parse(source);
-    let Some(ast) = ast else { return Err(fail(diags)) };
+    let Some(ast) = ast else {
+        return Err(fail(diags));
+    };
     let syntax_errors = diags.iter().any(Diagnostic::is_error);
     // 2. Check, even after syntax errors, so one run reports everything;
     // warnings about a half-parsed script would only mislead, though.
     let (checked, check_diags) = check::check(&ast);
-    diags.extend(check_diags.into_iter().filter(|d| !syntax_errors || d.is_error()));
+    diags.extend(
+        check_diags
+            .into_iter()
+            .filter(|d| !syntax_errors || d.is_error()),
+    );
     let checked = match checked {
         Some(c) if !syntax_errors => c,
         _ => return Err(fail(diags)),
@@ -147,5 +158,9 @@ pub fn compile_with(source: &str, options: &Options) -> Result<Compiled> {
             return Err(fail(diags));
         }
     };
-    Ok(Compiled { ast, object, warnings: diags })
+    Ok(Compiled {
+        ast,
+        object,
+        warnings: diags,
+    })
 }

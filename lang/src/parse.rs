@@ -105,7 +105,10 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
         let d = Diagnostic::new(
             Code::ScriptTooLarge,
             Span::new(MAX_SOURCE, MAX_SOURCE),
-            format!("the script is {} bytes; at most {MAX_SOURCE} are accepted", source.len()),
+            format!(
+                "the script is {} bytes; at most {MAX_SOURCE} are accepted",
+                source.len()
+            ),
         );
         return (None, vec![d]);
     }
@@ -143,21 +146,29 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
 fn lex_diag(i: &crate::lexer::LexIssue) -> Diagnostic {
     let span = Span::new(i.span.start, i.span.end);
     match i.error {
-        LexError::UnexpectedChar => Diagnostic::new(Code::UnexpectedChar, span, "unexpected character")
-            .label("no token starts with this"),
-        LexError::UnterminatedString => {
-            Diagnostic::new(Code::UnterminatedString, span, "unterminated string literal")
-                .label("this string has no closing `\"` on its line")
+        LexError::UnexpectedChar => {
+            Diagnostic::new(Code::UnexpectedChar, span, "unexpected character")
+                .label("no token starts with this")
         }
-        LexError::UnterminatedComment => {
-            Diagnostic::new(Code::UnterminatedComment, span, "unterminated block comment")
-                .label("this `/*` has no `*/`")
-        }
+        LexError::UnterminatedString => Diagnostic::new(
+            Code::UnterminatedString,
+            span,
+            "unterminated string literal",
+        )
+        .label("this string has no closing `\"` on its line"),
+        LexError::UnterminatedComment => Diagnostic::new(
+            Code::UnterminatedComment,
+            span,
+            "unterminated block comment",
+        )
+        .label("this `/*` has no `*/`"),
         LexError::BadEscape => Diagnostic::new(Code::BadEscape, span, "unknown escape in string")
             .label("contains an unknown `\\` escape")
             .help("the escapes are \\n \\t \\r \\0 \\\\ and \\\""),
-        LexError::IntOverflow => Diagnostic::new(Code::IntOverflow, span, "integer literal too large")
-            .label("does not fit in 64 bits"),
+        LexError::IntOverflow => {
+            Diagnostic::new(Code::IntOverflow, span, "integer literal too large")
+                .label("does not fit in 64 bits")
+        }
     }
 }
 
@@ -205,9 +216,7 @@ fn syntax_diag(e: ParseError<usize, Token, LexError>) -> Diagnostic {
 fn token_help(tok: &Token, expected: &[String]) -> Option<String> {
     let expects = |t: &str| expected.iter().any(|e| e == t);
     match tok {
-        Token::Ident(_) | Token::Map(_) | Token::Var(_) | Token::Int(_)
-            if expects("\";\"") =>
-        {
+        Token::Ident(_) | Token::Map(_) | Token::Var(_) | Token::Int(_) if expects("\";\"") => {
             Some("statements are separated by `;`".into())
         }
         Token::Slash if expects("\"{\"") || expects("\"/\"") => {
@@ -227,20 +236,36 @@ fn token_help(tok: &Token, expected: &[String]) -> Option<String> {
 /// an expression collapse into "an expression".
 fn expected_list(expected: &[String]) -> String {
     const EXPR_START: &[&str] = &[
-        "\"int\"", "\"bool\"", "\"string\"", "\"ident\"", "\"var\"", "\"map\"", "\"(\"", "\"-\"",
-        "\"!\"", "\"~\"",
+        "\"int\"",
+        "\"bool\"",
+        "\"string\"",
+        "\"ident\"",
+        "\"var\"",
+        "\"map\"",
+        "\"(\"",
+        "\"-\"",
+        "\"!\"",
+        "\"~\"",
     ];
     const OPERATORS: &[&str] = &[
-        "\"+\"", "\"-\"", "\"*\"", "\"/\"", "\"%\"", "\"&\"", "\"|\"", "\"^\"", "\"<<\"",
-        "\">>\"", "\"==\"", "\"!=\"", "\"<\"", "\"<=\"", "\">\"", "\">=\"", "\"&&\"", "\"||\"",
-        "\"?\"", "\".\"",
+        "\"+\"", "\"-\"", "\"*\"", "\"/\"", "\"%\"", "\"&\"", "\"|\"", "\"^\"", "\"<<\"", "\">>\"",
+        "\"==\"", "\"!=\"", "\"<\"", "\"<=\"", "\">\"", "\">=\"", "\"&&\"", "\"||\"", "\"?\"",
+        "\".\"",
     ];
     let mut words: Vec<String> = Vec::new();
     // After a complete operand, any binary operator could continue it:
     // name the tokens that end or separate things, then "an operator".
-    let has_ops = expected.iter().filter(|e| OPERATORS.contains(&e.as_str())).count() > 4;
+    let has_ops = expected
+        .iter()
+        .filter(|e| OPERATORS.contains(&e.as_str()))
+        .count()
+        > 4;
     let expected: Vec<String> = if has_ops {
-        let mut v: Vec<String> = expected.iter().filter(|e| !OPERATORS.contains(&e.as_str())).cloned().collect();
+        let mut v: Vec<String> = expected
+            .iter()
+            .filter(|e| !OPERATORS.contains(&e.as_str()))
+            .cloned()
+            .collect();
         v.push("\"an operator\"".into());
         v
     } else {

@@ -35,7 +35,10 @@ fn golden(path: &Path, actual: &str) -> Option<String> {
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
     (expected != actual).then(|| {
-        format!("{} differs\n--- expected\n{expected}\n--- actual\n{actual}", path.display())
+        format!(
+            "{} differs\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        )
     })
 }
 
@@ -72,22 +75,40 @@ fn bytecode_dump(obj: &capscope_bytecode::object::ProbeObject, src: &str) -> Str
             m.name, m.kind, m.key_size, m.value_size, m.max_entries, d.aggregation, d.print_at_end
         );
         let fields = |f: &[capscope_bytecode::object::DisplayField]| {
-            f.iter().map(|f| format!("{}:{:?}", f.offset, f.format)).collect::<Vec<_>>().join(" ")
+            f.iter()
+                .map(|f| format!("{}:{:?}", f.offset, f.format))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         if !d.key.is_empty() || !d.value.is_empty() {
-            let _ = writeln!(s, "    key [{}] value [{}]", fields(&d.key), fields(&d.value));
+            let _ = writeln!(
+                s,
+                "    key [{}] value [{}]",
+                fields(&d.key),
+                fields(&d.value)
+            );
         }
     }
     for (i, f) in obj.formats.iter().enumerate() {
-        let args: Vec<String> = f.args.iter().map(|a| format!("{:?}/{}", a.conv, a.size)).collect();
+        let args: Vec<String> = f
+            .args
+            .iter()
+            .map(|a| format!("{:?}/{}", a.conv, a.size))
+            .collect();
         let _ = writeln!(s, "format[{i}] {:?} [{}]", f.template, args.join(" "));
     }
     for p in &obj.programs {
-        let _ = writeln!(s, "\nprogram {} ({:?}, period {} ns)", p.name, p.attach.point, p.attach.period_ns);
+        let _ = writeln!(
+            s,
+            "\nprogram {} ({:?}, period {} ns)",
+            p.name, p.attach.point, p.attach.period_ns
+        );
         s.push_str(&capscope_bytecode::asm::disassemble_numbered(&p.insns).unwrap());
         s.push_str("  lines:\n");
         for e in &p.lines {
-            let text = src.get(e.span.start as usize..e.span.end as usize).unwrap_or("?");
+            let text = src
+                .get(e.span.start as usize..e.span.end as usize)
+                .unwrap_or("?");
             let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
             let text: String = text.chars().take(60).collect();
             let _ = writeln!(s, "    {:>4}: {text}", e.insn);
@@ -106,7 +127,11 @@ fn valid_programs_compile_verify_and_match_their_goldens() {
         let c = match capscope_lang::compile(&src) {
             Ok(c) => c,
             Err(e) => {
-                failures.push(format!("{} does not compile:\n{}", p.display(), e.render(&name(p), &src)));
+                failures.push(format!(
+                    "{} does not compile:\n{}",
+                    p.display(),
+                    e.render(&name(p), &src)
+                ));
                 continue;
             }
         };
@@ -114,7 +139,10 @@ fn valid_programs_compile_verify_and_match_their_goldens() {
             failures.push(format!("{}: verifier rejects {e}", p.display()));
         }
         failures.extend(golden(&p.with_extension("ast"), &c.ast.to_string()));
-        failures.extend(golden(&p.with_extension("bytecode"), &bytecode_dump(&c.object, &src)));
+        failures.extend(golden(
+            &p.with_extension("bytecode"),
+            &bytecode_dump(&c.object, &src),
+        ));
         let warnings = capscope_lang::render(&c.warnings, &name(p), &src);
         failures.extend(golden(&p.with_extension("stderr"), &warnings));
     }

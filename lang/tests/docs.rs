@@ -42,7 +42,10 @@ fn every_doc_example_compiles_and_verifies() {
                     failures.push(format!("docs/language.md:{line}: verifier: {e}"));
                 }
             }
-            Err(e) => failures.push(format!("docs/language.md:{line}:\n{}", e.render("example", src))),
+            Err(e) => failures.push(format!(
+                "docs/language.md:{line}:\n{}",
+                e.render("example", src)
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -72,7 +75,11 @@ fn every_probe_script_compiles_cleanly_and_verifies() {
         }
         n += 1;
         let src = std::fs::read_to_string(&p).unwrap();
-        assert!(src.starts_with("// "), "{} needs a header comment", p.display());
+        assert!(
+            src.starts_with("// "),
+            "{} needs a header comment",
+            p.display()
+        );
         let c = common::compile(&src);
         assert!(
             c.warnings.is_empty(),

@@ -13,17 +13,117 @@ use proptest::prelude::*;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 const VOCAB: &[&str] = &[
-    "cap:alloc", "cap:free", "cap:*", "syscall:enter", "syscall:exit:map", "irq:entry:32",
-    "fault:page", "cap:map", "cap:invoke", "BEGIN", "END", "interval:s:1", "interval:ms:", "{",
-    "}", "(", ")", "[", "]", ",", ";", ":", "?", ".", "..", "=", "+=", "<<=", "++", "--", "+", "-",
-    "*", "/", "%", "&", "|", "^", "~", "!", "<<", ">>", "==", "!=", "<", "<=", ">", ">=", "&&",
-    "||", "if", "else", "for", "true", "false", "u8", "i32", "u64", "@", "@x", "@live", "$x",
-    "$i", "args", "args.slot", "args.nr", "args.arg0", "args.label", "args.overmap", "task",
-    "tid", "cpu", "nsecs", "comm", "probe", "ustack", "kstack", "retval", "count()", "sum",
-    "min", "max", "avg", "stats", "hist", "lhist", "delete", "clear", "zero", "print", "printf",
-    "exit()", "0", "1", "42", "0xff", "1_000", "18446744073709551615", "\"s\"", "\"%d %s\\n\"",
-    "\"unterminated", "/*", "*/", "// c\n", "SYS_MAP", "KIND_GATE", "FREE_TEARDOWN", "#", "\u{e9}",
-    "0..4", "\n",
+    "cap:alloc",
+    "cap:free",
+    "cap:*",
+    "syscall:enter",
+    "syscall:exit:map",
+    "irq:entry:32",
+    "fault:page",
+    "cap:map",
+    "cap:invoke",
+    "BEGIN",
+    "END",
+    "interval:s:1",
+    "interval:ms:",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    "?",
+    ".",
+    "..",
+    "=",
+    "+=",
+    "<<=",
+    "++",
+    "--",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "&",
+    "|",
+    "^",
+    "~",
+    "!",
+    "<<",
+    ">>",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "&&",
+    "||",
+    "if",
+    "else",
+    "for",
+    "true",
+    "false",
+    "u8",
+    "i32",
+    "u64",
+    "@",
+    "@x",
+    "@live",
+    "$x",
+    "$i",
+    "args",
+    "args.slot",
+    "args.nr",
+    "args.arg0",
+    "args.label",
+    "args.overmap",
+    "task",
+    "tid",
+    "cpu",
+    "nsecs",
+    "comm",
+    "probe",
+    "ustack",
+    "kstack",
+    "retval",
+    "count()",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "stats",
+    "hist",
+    "lhist",
+    "delete",
+    "clear",
+    "zero",
+    "print",
+    "printf",
+    "exit()",
+    "0",
+    "1",
+    "42",
+    "0xff",
+    "1_000",
+    "18446744073709551615",
+    "\"s\"",
+    "\"%d %s\\n\"",
+    "\"unterminated",
+    "/*",
+    "*/",
+    "// c\n",
+    "SYS_MAP",
+    "KIND_GATE",
+    "FREE_TEARDOWN",
+    "#",
+    "\u{e9}",
+    "0..4",
+    "\n",
 ];
 
 /// Compile; on success, everything produced must verify and validate; on
@@ -33,7 +133,9 @@ fn check_total(src: &str) -> Result<(), TestCaseError> {
         Ok(c) => {
             prop_assert!(c.object.validate().is_ok(), "invalid object for {src:?}");
             if let Err(e) = common::verify_all(&c.object) {
-                return Err(TestCaseError::fail(format!("verifier rejects compiled code: {e}\n{src}")));
+                return Err(TestCaseError::fail(format!(
+                    "verifier rejects compiled code: {e}\n{src}"
+                )));
             }
             let _ = capscope_lang::render(&c.warnings, "fuzz", src);
         }
@@ -48,7 +150,10 @@ fn check_total(src: &str) -> Result<(), TestCaseError> {
 
 fn seeds() -> Vec<String> {
     let mut v = Vec::new();
-    for dir in [format!("{ROOT}/../probes"), format!("{ROOT}/tests/cases/valid")] {
+    for dir in [
+        format!("{ROOT}/../probes"),
+        format!("{ROOT}/tests/cases/valid"),
+    ] {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|e| e == "probe") {
@@ -146,7 +251,11 @@ fn pathological_nesting_and_length_do_not_overflow_the_stack() {
         format!("BEGIN {{ @x = {}1; }}", "(".repeat(20_000)),
         format!("BEGIN {{ @x = {}1; }}", "!".repeat(20_000)),
         format!("BEGIN {{ @x = {}1; }}", "1 + ".repeat(20_000)),
-        format!("BEGIN {{ @x = {}1{}; }}", "(1 + ".repeat(5_000), ")".repeat(5_000)),
+        format!(
+            "BEGIN {{ @x = {}1{}; }}",
+            "(1 + ".repeat(5_000),
+            ")".repeat(5_000)
+        ),
         format!("BEGIN {{ {} }}", "if (1) { ".repeat(5_000)),
         format!("BEGIN {} ", "{".repeat(20_000)),
         format!("BEGIN {{ @x = {}; }}", "$y ? 1 : ".repeat(5_000) + "2"),
@@ -159,7 +268,11 @@ fn pathological_nesting_and_length_do_not_overflow_the_stack() {
     for src in inputs {
         let r = std::thread::Builder::new()
             .stack_size(2 << 20)
-            .spawn(move || capscope_lang::compile(&src).map(|_| ()).map_err(|e| e.errors().count()))
+            .spawn(move || {
+                capscope_lang::compile(&src)
+                    .map(|_| ())
+                    .map_err(|e| e.errors().count())
+            })
             .unwrap()
             .join();
         assert!(r.is_ok(), "compiler panicked or overflowed");

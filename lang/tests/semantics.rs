@@ -19,17 +19,37 @@ fn cap_leak_keeps_exactly_the_unfreed_slots() {
         h.fire("cap:alloc", &[("task", 7), ("owner", 7), ("slot", slot)]);
     }
     // Slot 2 deleted, slot 3 revoked from another task, slot 4 torn down.
-    h.fire("cap:free", &[("task", 7), ("owner", 7), ("slot", 2), ("reason", 1)]);
-    h.fire("cap:free", &[("task", 9), ("owner", 7), ("slot", 3), ("reason", 2)]);
-    h.fire("cap:free", &[("task", 7), ("owner", 7), ("slot", 4), ("reason", 5)]);
-    let live: Vec<(u32, u32)> =
-        h.entries("@live").iter().map(|(k, _)| (word32(k, 0), word32(k, 4))).collect();
+    h.fire(
+        "cap:free",
+        &[("task", 7), ("owner", 7), ("slot", 2), ("reason", 1)],
+    );
+    h.fire(
+        "cap:free",
+        &[("task", 9), ("owner", 7), ("slot", 3), ("reason", 2)],
+    );
+    h.fire(
+        "cap:free",
+        &[("task", 7), ("owner", 7), ("slot", 4), ("reason", 5)],
+    );
+    let live: Vec<(u32, u32)> = h
+        .entries("@live")
+        .iter()
+        .map(|(k, _)| (word32(k, 0), word32(k, 4)))
+        .collect();
     assert_eq!(live, vec![(7, 1), (7, 4)]);
     // Values are stack ids of the allocation's user stack.
     for (_, v) in h.entries("@live") {
         assert!((word(&v, 0) as i64) >= 0);
     }
-    let stacks = h.env.snapshot().maps.iter().find(|m| m.name == "stacks").unwrap().entries.len();
+    let stacks = h
+        .env
+        .snapshot()
+        .maps
+        .iter()
+        .find(|m| m.name == "stacks")
+        .unwrap()
+        .entries
+        .len();
     assert_eq!(stacks, 1, "one distinct allocation stack");
 }
 
@@ -41,25 +61,48 @@ fn syscall_counts_per_task_and_number_then_print_and_clear() {
     }
     h.fire("syscall:enter", &[("task", 5), ("nr", 10)]);
     h.fire("syscall:enter", &[("task", 6), ("nr", 8), ("cpu", 1)]);
-    let got: Vec<(u32, u64, u64)> =
-        h.entries("@").iter().map(|(k, v)| (word32(k, 0), word(k, 8), word(v, 0))).collect();
+    let got: Vec<(u32, u64, u64)> = h
+        .entries("@")
+        .iter()
+        .map(|(k, v)| (word32(k, 0), word(k, 8), word(v, 0)))
+        .collect();
     assert_eq!(got, vec![(5, 8, 3), (5, 10, 1), (6, 8, 1)]);
     h.fire("interval:s:1", &[]);
     let recs = h.records();
     assert_eq!(recs.len(), 2);
-    assert_eq!((word32(&recs[0], 0), word32(&recs[0], 4)), (2, 0), "print(@)");
-    assert_eq!((word32(&recs[1], 0), word32(&recs[1], 4)), (3, 0), "clear(@)");
+    assert_eq!(
+        (word32(&recs[0], 0), word32(&recs[0], 4)),
+        (2, 0),
+        "print(@)"
+    );
+    assert_eq!(
+        (word32(&recs[1], 0), word32(&recs[1], 4)),
+        (3, 0),
+        "clear(@)"
+    );
 }
 
 #[test]
 fn irq_latency_histogram_buckets_by_vector() {
     let mut h = Harness::new(&probe("irq-latency.probe"));
-    h.fire("irq:entry", &[("timestamp_ns", 1_000), ("cpu", 0), ("vector", 32)]);
-    h.fire("irq:exit", &[("timestamp_ns", 1_100), ("cpu", 0), ("vector", 32)]);
+    h.fire(
+        "irq:entry",
+        &[("timestamp_ns", 1_000), ("cpu", 0), ("vector", 32)],
+    );
+    h.fire(
+        "irq:exit",
+        &[("timestamp_ns", 1_100), ("cpu", 0), ("vector", 32)],
+    );
     // An exit without an entry on that CPU is ignored by the predicate.
-    h.fire("irq:exit", &[("timestamp_ns", 5_000), ("cpu", 1), ("vector", 33)]);
-    let got: Vec<(u32, u64, u64)> =
-        h.entries("@ns").iter().map(|(k, v)| (word32(k, 0), word(k, 8), word(v, 0))).collect();
+    h.fire(
+        "irq:exit",
+        &[("timestamp_ns", 5_000), ("cpu", 1), ("vector", 33)],
+    );
+    let got: Vec<(u32, u64, u64)> = h
+        .entries("@ns")
+        .iter()
+        .map(|(k, v)| (word32(k, 0), word(k, 8), word(v, 0)))
+        .collect();
     // 100 ns: 64 <= 100 < 128, bucket log2(64) + 2 = 8.
     assert_eq!(got, vec![(32, 8, 1)]);
     assert!(h.entries("@start").is_empty(), "the start time was deleted");
@@ -72,7 +115,11 @@ fn hist_buckets_match_bpftrace() {
                  @h = hist($m + 1028); @h = hist($m + 1029); @h = hist($m - 1); }",
     );
     h.fire("BEGIN", &[]);
-    let got: Vec<(u64, u64)> = h.entries("@h").iter().map(|(k, v)| (word(k, 0), word(v, 0))).collect();
+    let got: Vec<(u64, u64)> = h
+        .entries("@h")
+        .iter()
+        .map(|(k, v)| (word(k, 0), word(v, 0)))
+        .collect();
     assert_eq!(got, vec![(0, 2), (1, 1), (2, 1), (11, 1), (12, 1)]);
 }
 
@@ -84,7 +131,11 @@ fn lhist_buckets() {
                  @l = lhist($z + 100, 0, 100, 10); @l = lhist($z + 5000, 0, 100, 10); }",
     );
     h.fire("BEGIN", &[]);
-    let got: Vec<(u64, u64)> = h.entries("@l").iter().map(|(k, v)| (word(k, 0), word(v, 0))).collect();
+    let got: Vec<(u64, u64)> = h
+        .entries("@l")
+        .iter()
+        .map(|(k, v)| (word(k, 0), word(v, 0)))
+        .collect();
     assert_eq!(got, vec![(0, 1), (1, 1), (6, 1), (10, 1), (11, 2)]);
 }
 
@@ -170,7 +221,9 @@ fn plain_maps_variables_strings_tuples_loops() {
 
 #[test]
 fn printf_records_follow_the_format_table() {
-    let mut h = Harness::new(r#"cap:map /args.overmap/ { printf("%d %s %u\n", args.dst_slot, comm, 42); exit(); }"#);
+    let mut h = Harness::new(
+        r#"cap:map /args.overmap/ { printf("%d %s %u\n", args.dst_slot, comm, 42); exit(); }"#,
+    );
     h.fire("cap:map", &[("overmap", 0), ("dst_slot", 3)]);
     assert!(h.records().is_empty(), "the predicate filtered the event");
     h.fire("cap:map", &[("overmap", 1), ("dst_slot", 3)]);
@@ -178,7 +231,10 @@ fn printf_records_follow_the_format_table() {
     assert_eq!(recs.len(), 2);
     let f = &h.obj.formats[0];
     assert_eq!(f.template, "%d %s %u\n");
-    assert_eq!(f.args.iter().map(|a| a.size).collect::<Vec<_>>(), vec![8, 16, 8]);
+    assert_eq!(
+        f.args.iter().map(|a| a.size).collect::<Vec<_>>(),
+        vec![8, 16, 8]
+    );
     let r = &recs[0];
     assert_eq!((word32(r, 0), word32(r, 4)), (1, 0));
     assert_eq!(word(r, 8), 3);
@@ -234,9 +290,22 @@ fn many_temporaries_spill_to_the_stack() {
         "syscall:enter { @k[args.arg0, args.arg1, args.arg2, args.arg3, args.arg4, args.arg5] =
              sum(args.arg0 + (args.arg1 * (args.arg2 - (args.arg3 + (args.arg4 * args.arg5))))); }",
     );
-    h.fire("syscall:enter", &[("arg0", 1), ("arg1", 2), ("arg2", 30), ("arg3", 4), ("arg4", 5), ("arg5", 2)]);
+    h.fire(
+        "syscall:enter",
+        &[
+            ("arg0", 1),
+            ("arg1", 2),
+            ("arg2", 30),
+            ("arg3", 4),
+            ("arg4", 5),
+            ("arg5", 2),
+        ],
+    );
     let e = h.entries("@k");
     assert_eq!(e.len(), 1);
-    assert_eq!((0..6).map(|i| word(&e[0].0, i * 8)).collect::<Vec<_>>(), vec![1, 2, 30, 4, 5, 2]);
+    assert_eq!(
+        (0..6).map(|i| word(&e[0].0, i * 8)).collect::<Vec<_>>(),
+        vec![1, 2, 30, 4, 5, 2]
+    );
     assert_eq!(word(&e[0].1, 0), 1 + 2 * (30 - (4 + 5 * 2)));
 }

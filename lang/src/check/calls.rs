@@ -2,10 +2,10 @@
 
 use capscope_bytecode::object::{Conversion, FormatArg, FormatSpec, limits};
 
+use super::Checker;
 use super::expr::poison;
 use super::ir::{MapAction, TExpr, TStmtKind};
 use super::types::{AggKind, Type, ValueKind};
-use super::Checker;
 use crate::ast::{self, ExprKind, Span};
 use crate::diag::{Code, Diagnostic, suggest};
 
@@ -15,14 +15,19 @@ pub(super) const FUNCTIONS: &[&str] = &[
     "print", "printf", "exit",
 ];
 
-const AGGREGATIONS: &[&str] = &["count", "sum", "min", "max", "avg", "stats", "hist", "lhist"];
+const AGGREGATIONS: &[&str] = &[
+    "count", "sum", "min", "max", "avg", "stats", "hist", "lhist",
+];
 
 /// Largest printf record, header included.
 pub const MAX_RECORD: u32 = 256;
 
 impl Checker {
     /// If `e` is an aggregation call, its name and arguments.
-    pub(super) fn agg_call<'a>(&self, e: &'a ast::Expr) -> Option<(&'a ast::Name, &'a [ast::Expr])> {
+    pub(super) fn agg_call<'a>(
+        &self,
+        e: &'a ast::Expr,
+    ) -> Option<(&'a ast::Name, &'a [ast::Expr])> {
         match &e.kind {
             ExprKind::Call { func, args } if AGGREGATIONS.contains(&func.name.as_str()) => {
                 Some((func, args.as_slice()))
@@ -31,14 +36,26 @@ impl Checker {
         }
     }
 
-    fn arity(&mut self, func: &ast::Name, args: &[ast::Expr], want: usize, span: Span, usage: &str) -> bool {
+    fn arity(
+        &mut self,
+        func: &ast::Name,
+        args: &[ast::Expr],
+        want: usize,
+        span: Span,
+        usage: &str,
+    ) -> bool {
         if args.len() == want {
             return true;
         }
         let d = Diagnostic::new(
             Code::WrongArgCount,
             span,
-            format!("`{}` takes {want} argument{}, not {}", func.name, if want == 1 { "" } else { "s" }, args.len()),
+            format!(
+                "`{}` takes {want} argument{}, not {}",
+                func.name,
+                if want == 1 { "" } else { "s" },
+                args.len()
+            ),
         )
         .label("wrong number of arguments")
         .help(format!("write `{usage}`"));
@@ -57,14 +74,17 @@ impl Checker {
         let (want, usage) = match func.name.as_str() {
             "count" => (0, "count()"),
             "lhist" => (4, "lhist(value, min, max, step)"),
-            f => (1, match f {
-                "sum" => "sum(value)",
-                "min" => "min(value)",
-                "max" => "max(value)",
-                "avg" => "avg(value)",
-                "stats" => "stats(value)",
-                _ => "hist(value)",
-            }),
+            f => (
+                1,
+                match f {
+                    "sum" => "sum(value)",
+                    "min" => "min(value)",
+                    "max" => "max(value)",
+                    "avg" => "avg(value)",
+                    "stats" => "stats(value)",
+                    _ => "hist(value)",
+                },
+            ),
         };
         let typed: Vec<TExpr> = args.iter().map(|a| self.expr(a)).collect();
         if !self.arity(func, args, want, span, usage) {
@@ -87,15 +107,24 @@ impl Checker {
         let (id, key) = self.map_key(m)?;
         self.map_value(id, ValueKind::Agg(kind), span)?;
         self.maps[id.0 as usize].use_.written = true;
-        Some(TStmtKind::MapAgg { map: id, key, agg: kind, arg })
+        Some(TStmtKind::MapAgg {
+            map: id,
+            key,
+            agg: kind,
+            arg,
+        })
     }
 
     fn truthy_value(&mut self, a: TExpr, func: &ast::Name) -> Option<TExpr> {
         if a.ty.is_scalar() {
             return Some(a);
         }
-        let d = Diagnostic::new(Code::TypeMismatch, a.span, format!("`{}` aggregates integers, not {}", func.name, a.ty))
-            .label(format!("this is {}", a.ty));
+        let d = Diagnostic::new(
+            Code::TypeMismatch,
+            a.span,
+            format!("`{}` aggregates integers, not {}", func.name, a.ty),
+        )
+        .label(format!("this is {}", a.ty));
         self.err(d);
         None
     }
@@ -106,23 +135,39 @@ impl Checker {
             match t.constant() {
                 Some(v) if t.ty != Type::Error => vals[i] = v as i64,
                 _ => {
-                    let d = Diagnostic::new(Code::NotConstant, a.span, "`lhist` bounds must be constants")
-                        .label("not a constant");
+                    let d = Diagnostic::new(
+                        Code::NotConstant,
+                        a.span,
+                        "`lhist` bounds must be constants",
+                    )
+                    .label("not a constant");
                     self.err(d);
                     return None;
                 }
             }
         }
         let [min, max, step] = vals;
-        let buckets = if step > 0 && max > min { (max as i128 - min as i128) / step as i128 } else { 0 };
-        if buckets < 1 || buckets > 1000 {
-            let d = Diagnostic::new(Code::BadLhist, span, format!("`lhist(_, {min}, {max}, {step})` makes no usable buckets"))
-                .label("min < max, step > 0, and at most 1000 buckets")
-                .help("for example `lhist(x, 0, 100, 10)` makes ten buckets of width 10");
+        let buckets = if step > 0 && max > min {
+            (max as i128 - min as i128) / step as i128
+        } else {
+            0
+        };
+        if !(1..=1000).contains(&buckets) {
+            let d = Diagnostic::new(
+                Code::BadLhist,
+                span,
+                format!("`lhist(_, {min}, {max}, {step})` makes no usable buckets"),
+            )
+            .label("min < max, step > 0, and at most 1000 buckets")
+            .help("for example `lhist(x, 0, 100, 10)` makes ten buckets of width 10");
             self.err(d);
             return None;
         }
-        Some(AggKind::Lhist { min, max, step: step as u64 })
+        Some(AggKind::Lhist {
+            min,
+            max,
+            step: step as u64,
+        })
     }
 
     /// A call in value position: none of the functions has a value.
@@ -132,9 +177,13 @@ impl Checker {
         }
         let name = func.name.as_str();
         let d = if AGGREGATIONS.contains(&name) {
-            Diagnostic::new(Code::AggregationMisuse, span, format!("`{name}()` can only be assigned to a map"))
-                .label("aggregations have no value in a probe")
-                .help(format!("write `@name[keys] = {name}(...);`"))
+            Diagnostic::new(
+                Code::AggregationMisuse,
+                span,
+                format!("`{name}()` can only be assigned to a map"),
+            )
+            .label("aggregations have no value in a probe")
+            .help(format!("write `@name[keys] = {name}(...);`"))
         } else if FUNCTIONS.contains(&name) {
             Diagnostic::new(Code::TypeMismatch, span, format!("`{name}()` has no value"))
                 .label("use it as a statement")
@@ -146,8 +195,12 @@ impl Checker {
     }
 
     fn unknown_function(&self, func: &ast::Name) -> Diagnostic {
-        let mut d = Diagnostic::new(Code::UnknownFunction, func.span, format!("unknown function `{}`", func.name))
-            .label("no such function");
+        let mut d = Diagnostic::new(
+            Code::UnknownFunction,
+            func.span,
+            format!("unknown function `{}`", func.name),
+        )
+        .label("no such function");
         d = match suggest(&func.name, FUNCTIONS.iter().copied()) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help(format!("the functions are {}", FUNCTIONS.join(", "))),
@@ -178,16 +231,24 @@ impl Checker {
                 }
                 let ExprKind::Map(m) = &args[0].kind else {
                     let _ = self.expr(&args[0]);
-                    let d = Diagnostic::new(Code::NotAMap, args[0].span, format!("`{}` takes a map", func.name))
-                        .label("not a map")
-                        .help(format!("write `{usage}`"));
+                    let d = Diagnostic::new(
+                        Code::NotAMap,
+                        args[0].span,
+                        format!("`{}` takes a map", func.name),
+                    )
+                    .label("not a map")
+                    .help(format!("write `{usage}`"));
                     self.err(d);
                     return None;
                 };
                 if m.keys.is_some() {
-                    let d = Diagnostic::new(Code::NotAMap, m.span, format!("`{}` works on a whole map", func.name))
-                        .label("remove the key")
-                        .help(format!("write `{}({})`", func.name, m.name.name));
+                    let d = Diagnostic::new(
+                        Code::NotAMap,
+                        m.span,
+                        format!("`{}` works on a whole map", func.name),
+                    )
+                    .label("remove the key")
+                    .help(format!("write `{}({})`", func.name, m.name.name));
                     self.err(d);
                     return None;
                 }
@@ -267,9 +328,13 @@ impl Checker {
         };
         let typed: Vec<TExpr> = rest.iter().map(|a| self.expr(a)).collect();
         let ExprKind::Str(template) = &fmt.kind else {
-            let d = Diagnostic::new(Code::BadFormat, fmt.span, "the format must be a string literal")
-                .label("not a string literal")
-                .help("write `printf(\"%d\\n\", value)`");
+            let d = Diagnostic::new(
+                Code::BadFormat,
+                fmt.span,
+                "the format must be a string literal",
+            )
+            .label("not a string literal")
+            .help("write `printf(\"%d\\n\", value)`");
             self.err(d);
             return None;
         };
@@ -297,7 +362,10 @@ impl Checker {
                 ),
             )
             .label("wrong number of arguments")
-            .secondary(fmt.span, format!("{} conversion{} here", convs.len(), plural(convs.len())));
+            .secondary(
+                fmt.span,
+                format!("{} conversion{} here", convs.len(), plural(convs.len())),
+            );
             if let Some(extra) = typed.get(convs.len()) {
                 d = d.secondary(extra.span, "this one has no conversion");
             }
@@ -313,11 +381,20 @@ impl Checker {
                 _ => arg.ty.is_scalar(),
             };
             if !fits {
-                let want = if *conv == Conversion::Str { "a string" } else { "an integer" };
+                let want = if *conv == Conversion::Str {
+                    "a string"
+                } else {
+                    "an integer"
+                };
                 let d = Diagnostic::new(
                     Code::FormatArgType,
                     arg.span,
-                    format!("conversion {} (`%{}`) needs {want}, not {}", i + 1, conv_char(*conv), arg.ty),
+                    format!(
+                        "conversion {} (`%{}`) needs {want}, not {}",
+                        i + 1,
+                        conv_char(*conv),
+                        arg.ty
+                    ),
                 )
                 .label(format!("this is {}", arg.ty))
                 .secondary(fmt.span, "the conversion is in this format");
@@ -330,25 +407,38 @@ impl Checker {
                 _ => 8,
             };
             size += arg_size;
-            out_args.push(FormatArg { conv: *conv, size: arg_size });
+            out_args.push(FormatArg {
+                conv: *conv,
+                size: arg_size,
+            });
         }
         if !ok {
             return None;
         }
         if size > MAX_RECORD {
-            let d = Diagnostic::new(Code::RecordTooLarge, span, format!("this printf record takes {size} bytes"))
-                .label(format!("at most {MAX_RECORD} bytes fit in a record"))
-                .help("print fewer or shorter strings per printf");
+            let d = Diagnostic::new(
+                Code::RecordTooLarge,
+                span,
+                format!("this printf record takes {size} bytes"),
+            )
+            .label(format!("at most {MAX_RECORD} bytes fit in a record"))
+            .help("print fewer or shorter strings per printf");
             self.err(d);
             return None;
         }
-        let spec = FormatSpec { template: template.clone(), args: out_args };
+        let spec = FormatSpec {
+            template: template.clone(),
+            args: out_args,
+        };
         let format = match self.formats.iter().position(|f| *f == spec) {
             Some(i) => i,
             None => {
                 if self.formats.len() >= limits::MAX_FORMATS {
                     let d = Diagnostic::new(Code::TooManyFormats, span, "too many printf formats")
-                        .label(format!("an object holds at most {} formats", limits::MAX_FORMATS));
+                        .label(format!(
+                            "an object holds at most {} formats",
+                            limits::MAX_FORMATS
+                        ));
                     self.err(d);
                     return None;
                 }
@@ -357,7 +447,10 @@ impl Checker {
             }
         };
         self.uses_ringbuf = true;
-        Some(TStmtKind::Printf { format: format as u32, args: typed })
+        Some(TStmtKind::Printf {
+            format: format as u32,
+            args: typed,
+        })
     }
 }
 
@@ -420,7 +513,13 @@ mod tests {
     fn format_parsing() {
         assert_eq!(
             conversions("%d %-10s %08lx %% %p %llu").unwrap(),
-            vec![Conversion::Signed, Conversion::Str, Conversion::Hex, Conversion::Pointer, Conversion::Unsigned]
+            vec![
+                Conversion::Signed,
+                Conversion::Str,
+                Conversion::Hex,
+                Conversion::Pointer,
+                Conversion::Unsigned
+            ]
         );
         assert!(conversions("%q").is_err());
         assert!(conversions("50%").is_err());

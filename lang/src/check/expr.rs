@@ -1,13 +1,13 @@
 //! Typing and folding expressions.
 
+use capscope_bytecode::abi::AttachPoint;
 use capscope_bytecode::abi::consts;
 use capscope_bytecode::abi::fields::{self, Meaning};
-use capscope_bytecode::abi::AttachPoint;
 
+use super::Checker;
 use super::fold;
 use super::ir::{TExpr, TKind};
 use super::types::{IntTy, StackKind, Type};
-use super::Checker;
 use crate::ast::{self, BinOp, ExprKind, Span, UnOp};
 use crate::diag::{Code, Diagnostic, suggest};
 
@@ -20,7 +20,11 @@ pub(super) const BUILTINS: &[&str] = &[
 const MAX_STR: usize = 200;
 
 fn konst(v: u64, ty: Type, span: Span) -> TExpr {
-    TExpr { kind: TKind::Const(v), ty, span }
+    TExpr {
+        kind: TKind::Const(v),
+        ty,
+        span,
+    }
 }
 
 /// The value of an expression already reported as wrong.
@@ -56,9 +60,15 @@ impl Checker {
         match &e.kind {
             ExprKind::Error => poison(span),
             // Literals are `i64`, as in bpftrace, unless they only fit a `u64`.
-            ExprKind::Int(v) => {
-                konst(*v, Type::Int(if *v > i64::MAX as u64 { IntTy::U64 } else { IntTy::I64 }), span)
-            }
+            ExprKind::Int(v) => konst(
+                *v,
+                Type::Int(if *v > i64::MAX as u64 {
+                    IntTy::U64
+                } else {
+                    IntTy::I64
+                }),
+                span,
+            ),
             ExprKind::Bool(b) => konst(u64::from(*b), Type::Bool, span),
             ExprKind::Str(s) => {
                 if s.len() > MAX_STR {
@@ -68,7 +78,11 @@ impl Checker {
                     return poison(span);
                 }
                 let n = (s.len() + 1) as u16;
-                TExpr { kind: TKind::Str(s.as_bytes().to_vec()), ty: Type::Str(n), span }
+                TExpr {
+                    kind: TKind::Str(s.as_bytes().to_vec()),
+                    ty: Type::Str(n),
+                    span,
+                }
             }
             ExprKind::Ident(name) => self.ident(name, span),
             ExprKind::Var(name) => self.read_var(name, span),
@@ -97,7 +111,11 @@ impl Checker {
                 let r = self.expr(rhs);
                 self.binary(*op, l, r, span)
             }
-            ExprKind::Ternary { cond, then, otherwise } => {
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr(cond);
                 let c = self.truthy(c, "a condition");
                 let a = self.expr(then);
@@ -107,7 +125,9 @@ impl Checker {
                         if *x == Type::Bool && *y == Type::Bool {
                             Type::Bool
                         } else {
-                            a.ty.int_or_u64().unify(&b.ty.int_or_u64()).unwrap_or(Type::Error)
+                            a.ty.int_or_u64()
+                                .unify(&b.ty.int_or_u64())
+                                .unwrap_or(Type::Error)
                         }
                     }
                     (x, y) => match x.unify(y) {
@@ -131,36 +151,62 @@ impl Checker {
                         pick.ty = ty;
                         pick
                     }
-                    _ => TExpr { kind: TKind::Ternary(Box::new(c), Box::new(a), Box::new(b)), ty, span },
+                    _ => TExpr {
+                        kind: TKind::Ternary(Box::new(c), Box::new(a), Box::new(b)),
+                        ty,
+                        span,
+                    },
                 }
             }
             ExprKind::Tuple(items) => {
                 let items: Vec<TExpr> = items.iter().map(|i| self.expr(i)).collect();
                 for i in &items {
                     if matches!(i.ty, Type::Void) {
-                        self.err(Diagnostic::new(Code::TypeMismatch, i.span, "this has no value").label("cannot be in a tuple"));
+                        self.err(
+                            Diagnostic::new(Code::TypeMismatch, i.span, "this has no value")
+                                .label("cannot be in a tuple"),
+                        );
                         return poison(span);
                     }
                 }
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
-                TExpr { kind: TKind::Tuple(items), ty, span }
+                TExpr {
+                    kind: TKind::Tuple(items),
+                    ty,
+                    span,
+                }
             }
             ExprKind::Cast { ty, expr } => {
                 let x = self.expr(expr);
                 let Some(t) = super::types::IntTy::from_name(&ty.name) else {
-                    self.err(Diagnostic::new(Code::BadCast, ty.span, format!("unknown type `{}`", ty.name)).label("not a type"));
+                    self.err(
+                        Diagnostic::new(
+                            Code::BadCast,
+                            ty.span,
+                            format!("unknown type `{}`", ty.name),
+                        )
+                        .label("not a type"),
+                    );
                     return poison(span);
                 };
                 if !x.ty.is_scalar() {
-                    let d = Diagnostic::new(Code::BadCast, expr.span, format!("cannot cast {} to {}", x.ty, ty.name))
-                        .label("only integers and bools can be cast");
+                    let d = Diagnostic::new(
+                        Code::BadCast,
+                        expr.span,
+                        format!("cannot cast {} to {}", x.ty, ty.name),
+                    )
+                    .label("only integers and bools can be cast");
                     self.err(d);
                     return poison(span);
                 }
                 let t2 = Type::Int(t);
                 match x.constant() {
                     Some(v) => konst(fold::cast(v, t.bytes, t.signed), t2, span),
-                    None => TExpr { kind: TKind::Cast(t, Box::new(x)), ty: t2, span },
+                    None => TExpr {
+                        kind: TKind::Cast(t, Box::new(x)),
+                        ty: t2,
+                        span,
+                    },
                 }
             }
         }
@@ -171,30 +217,50 @@ impl Checker {
         if e.ty.is_scalar() {
             return e;
         }
-        let d = Diagnostic::new(Code::TypeMismatch, e.span, format!("{what} must be an integer or bool, not {}", e.ty))
-            .label(format!("this is {}", e.ty));
+        let d = Diagnostic::new(
+            Code::TypeMismatch,
+            e.span,
+            format!("{what} must be an integer or bool, not {}", e.ty),
+        )
+        .label(format!("this is {}", e.ty));
         self.err(d);
         poison(e.span)
     }
 
     fn unary(&mut self, op: UnOp, x: TExpr, span: Span) -> TExpr {
         if !x.ty.is_scalar() {
-            let d = Diagnostic::new(Code::TypeMismatch, x.span, format!("`{}` needs an integer, not {}", op.symbol(), x.ty))
-                .label(format!("this is {}", x.ty));
+            let d = Diagnostic::new(
+                Code::TypeMismatch,
+                x.span,
+                format!("`{}` needs an integer, not {}", op.symbol(), x.ty),
+            )
+            .label(format!("this is {}", x.ty));
             self.err(d);
             return poison(span);
         }
         let ty = match op {
             UnOp::Not => Type::Bool,
             UnOp::Neg => Type::Int(IntTy::I64),
-            UnOp::BitNot => Type::Int(IntTy { signed: x.ty.signed(), bytes: 8, meaning: Meaning::Number }),
+            UnOp::BitNot => Type::Int(IntTy {
+                signed: x.ty.signed(),
+                bytes: 8,
+                meaning: Meaning::Number,
+            }),
         };
         if x.ty == Type::Error {
-            return if self.infer { konst(0, ty, span) } else { poison(span) };
+            return if self.infer {
+                konst(0, ty, span)
+            } else {
+                poison(span)
+            };
         }
         match x.constant() {
             Some(v) => konst(fold::unary(op, v), ty, span),
-            None => TExpr { kind: TKind::Unary(op, Box::new(x)), ty, span },
+            None => TExpr {
+                kind: TKind::Unary(op, Box::new(x)),
+                ty,
+                span,
+            },
         }
     }
 
@@ -221,7 +287,11 @@ impl Checker {
             if let (TKind::Str(a), TKind::Str(b)) = (&l.kind, &r.kind) {
                 return konst(u64::from((a == b) == eq), Type::Bool, span);
             }
-            return TExpr { kind: TKind::StrEq(eq, Box::new(l), Box::new(r)), ty: Type::Bool, span };
+            return TExpr {
+                kind: TKind::StrEq(eq, Box::new(l), Box::new(r)),
+                ty: Type::Bool,
+                span,
+            };
         }
         for side in [&l, &r] {
             if !side.ty.is_scalar() {
@@ -246,18 +316,30 @@ impl Checker {
                 (Some(a), Some(b)) => konst(fold::binary(op, a, b, false), Type::Bool, span),
                 // `0 && x` and `1 || x` decide without x.
                 (Some(a), None) if (a != 0) != and => konst(u64::from(!and), Type::Bool, span),
-                _ => TExpr { kind: TKind::Logical(and, Box::new(l), Box::new(r)), ty: Type::Bool, span },
+                _ => TExpr {
+                    kind: TKind::Logical(and, Box::new(l), Box::new(r)),
+                    ty: Type::Bool,
+                    span,
+                },
             };
         }
         let signed = Type::arith_signed(&l.ty, &r.ty);
         let ty = if op.is_comparison() {
             Type::Bool
         } else {
-            Type::Int(IntTy { signed, bytes: 8, meaning: Meaning::Number })
+            Type::Int(IntTy {
+                signed,
+                bytes: 8,
+                meaning: Meaning::Number,
+            })
         };
         match (l.constant(), r.constant()) {
             (Some(a), Some(b)) => konst(fold::binary(op, a, b, signed), ty, span),
-            _ => TExpr { kind: TKind::Binary(op, Box::new(l), Box::new(r)), ty, span },
+            _ => TExpr {
+                kind: TKind::Binary(op, Box::new(l), Box::new(r)),
+                ty,
+                span,
+            },
         }
     }
 
@@ -268,18 +350,38 @@ impl Checker {
             "tid" => field(self, "thread"),
             "cpu" => field(self, "cpu"),
             "nsecs" => field(self, "timestamp_ns"),
-            "comm" => TExpr { kind: TKind::Comm, ty: Type::Str(16), span },
+            "comm" => TExpr {
+                kind: TKind::Comm,
+                ty: Type::Str(16),
+                span,
+            },
             "probe" => {
                 let n = self.points.iter().map(|p| p.name.len()).max().unwrap_or(0) + 1;
-                TExpr { kind: TKind::ProbeName, ty: Type::Str(n as u16), span }
+                TExpr {
+                    kind: TKind::ProbeName,
+                    ty: Type::Str(n as u16),
+                    span,
+                }
             }
             "ustack" | "kstack" => {
                 self.uses_stacks = true;
-                let k = if name == "ustack" { StackKind::User } else { StackKind::Kernel };
-                TExpr { kind: TKind::Stack(k), ty: Type::Stack(k), span }
+                let k = if name == "ustack" {
+                    StackKind::User
+                } else {
+                    StackKind::Kernel
+                };
+                TExpr {
+                    kind: TKind::Stack(k),
+                    ty: Type::Stack(k),
+                    span,
+                }
             }
             "retval" => {
-                if self.points.iter().all(|p| p.point == AttachPoint::SyscallExit) {
+                if self
+                    .points
+                    .iter()
+                    .all(|p| p.point == AttachPoint::SyscallExit)
+                {
                     return self.header_field("ret", span);
                 }
                 let bad: Vec<&str> = self
@@ -288,8 +390,12 @@ impl Checker {
                     .filter(|p| p.point != AttachPoint::SyscallExit)
                     .map(|p| p.name.as_str())
                     .collect();
-                let d = Diagnostic::new(Code::BuiltinUnavailable, span, "`retval` is only available at `syscall:exit`")
-                    .label(format!("not available at {}", bad.join(", ")));
+                let d = Diagnostic::new(
+                    Code::BuiltinUnavailable,
+                    span,
+                    "`retval` is only available at `syscall:exit`",
+                )
+                .label(format!("not available at {}", bad.join(", ")));
                 self.err(d);
                 poison(span)
             }
@@ -303,12 +409,24 @@ impl Checker {
             }
             _ => {
                 if let Some(v) = consts::lookup(name) {
-                    let ty = Type::Int(IntTy { signed: false, bytes: 8, meaning: const_meaning(name) });
+                    let ty = Type::Int(IntTy {
+                        signed: false,
+                        bytes: 8,
+                        meaning: const_meaning(name),
+                    });
                     return konst(v, ty, span);
                 }
-                let mut d = Diagnostic::new(Code::UnknownIdent, span, format!("unknown identifier `{name}`"))
-                    .label("not a builtin or named constant");
-                let names: Vec<&str> = BUILTINS.iter().copied().chain(consts::named().map(|(n, _)| n)).collect();
+                let mut d = Diagnostic::new(
+                    Code::UnknownIdent,
+                    span,
+                    format!("unknown identifier `{name}`"),
+                )
+                .label("not a builtin or named constant");
+                let names: Vec<&str> = BUILTINS
+                    .iter()
+                    .copied()
+                    .chain(consts::named().map(|(n, _)| n))
+                    .collect();
                 if let Some(s) = suggest(name, names) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else if super::calls::FUNCTIONS.contains(&name) {
@@ -323,8 +441,16 @@ impl Checker {
     }
 
     fn field_names(&self) -> String {
-        let Some(p) = self.points.first() else { return "none".into() };
-        let names: Vec<String> = p.point.fields().iter().filter(|f| !f.header).map(|f| format!("`{}`", f.name)).collect();
+        let Some(p) = self.points.first() else {
+            return "none".into();
+        };
+        let names: Vec<String> = p
+            .point
+            .fields()
+            .iter()
+            .filter(|f| !f.header)
+            .map(|f| format!("`{}`", f.name))
+            .collect();
         if names.is_empty() {
             format!("none (`{}` has no event fields)", p.name)
         } else {
@@ -334,7 +460,10 @@ impl Checker {
 
     /// A header field every context has (the builtins `task`, `cpu` ...).
     fn header_field(&mut self, name: &'static str, span: Span) -> TExpr {
-        let ast_name = ast::Name { name: name.to_string(), span };
+        let ast_name = ast::Name {
+            name: name.to_string(),
+            span,
+        };
         self.args_field(&ast_name)
     }
 
@@ -360,9 +489,18 @@ impl Checker {
             }
             let fields = self.field_names();
             let first = self.points[0].name.clone();
-            let mut d = Diagnostic::new(Code::UnknownField, span, format!("`{first}` has no field `{}`", field.name))
-                .label("no such field");
-            let names: Vec<&str> = self.points[0].point.fields().iter().map(|f| f.name).collect();
+            let mut d = Diagnostic::new(
+                Code::UnknownField,
+                span,
+                format!("`{first}` has no field `{}`", field.name),
+            )
+            .label("no such field");
+            let names: Vec<&str> = self.points[0]
+                .point
+                .fields()
+                .iter()
+                .map(|f| f.name)
+                .collect();
             if let Some(s) = suggest(&field.name, names) {
                 d = d.help(format!("did you mean `args.{s}`?"));
             }
@@ -372,7 +510,10 @@ impl Checker {
         };
         if !missing.is_empty() || conflict {
             let msg = if conflict {
-                format!("`args.{}` has different types in the probes of this list", field.name)
+                format!(
+                    "`args.{}` has different types in the probes of this list",
+                    field.name
+                )
             } else {
                 format!("`args.{}` is missing in {}", field.name, missing.join(", "))
             };
@@ -382,14 +523,22 @@ impl Checker {
             self.err(d);
             return poison(span);
         }
-        TExpr { kind: TKind::Field(f.name), ty: IntTy::of_field(f.ty, f.meaning), span }
+        TExpr {
+            kind: TKind::Field(f.name),
+            ty: IntTy::of_field(f.ty, f.meaning),
+            span,
+        }
     }
 
     fn tuple_get(&mut self, base: TExpr, field: &ast::Name, span: Span) -> TExpr {
         let Type::Tuple(items) = &base.ty else {
             if base.ty != Type::Error {
-                let d = Diagnostic::new(Code::BadField, field.span, format!("{} has no fields", base.ty))
-                    .label(format!("`.{}` needs a tuple (or `args`)", field.name));
+                let d = Diagnostic::new(
+                    Code::BadField,
+                    field.span,
+                    format!("{} has no fields", base.ty),
+                )
+                .label(format!("`.{}` needs a tuple (or `args`)", field.name));
                 self.err(d);
             }
             return poison(span);
@@ -404,11 +553,22 @@ impl Checker {
                     }
                     return poison(span);
                 }
-                TExpr { kind: TKind::TupleGet(Box::new(base), i), ty, span }
+                TExpr {
+                    kind: TKind::TupleGet(Box::new(base), i),
+                    ty,
+                    span,
+                }
             }
             _ => {
-                let d = Diagnostic::new(Code::BadField, field.span, format!("{} has no element `{}`", base.ty, field.name))
-                    .label(format!("the elements are .0 to .{}", items.len().saturating_sub(1)));
+                let d = Diagnostic::new(
+                    Code::BadField,
+                    field.span,
+                    format!("{} has no element `{}`", base.ty, field.name),
+                )
+                .label(format!(
+                    "the elements are .0 to .{}",
+                    items.len().saturating_sub(1)
+                ));
                 self.err(d);
                 poison(span)
             }

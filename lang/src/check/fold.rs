@@ -72,7 +72,10 @@ mod tests {
     fn rfc_edge_cases() {
         assert_eq!(binary(BinOp::Div, 7, 0, false), 0);
         assert_eq!(binary(BinOp::Mod, 7, 0, true), 7);
-        assert_eq!(binary(BinOp::Div, i64::MIN as u64, -1i64 as u64, true), i64::MIN as u64);
+        assert_eq!(
+            binary(BinOp::Div, i64::MIN as u64, -1i64 as u64, true),
+            i64::MIN as u64
+        );
         assert_eq!(binary(BinOp::Shl, 1, 65, false), 2);
         assert_eq!(binary(BinOp::Shr, -8i64 as u64, 1, true), -4i64 as u64);
         assert_eq!(binary(BinOp::Lt, -1i64 as u64, 0, true), 1);

@@ -298,9 +298,9 @@ impl Checker {
         match &s.kind {
             StmtKind::Error => Vec::new(),
             StmtKind::Expr(e) => self.call_stmt(e).map_or_else(Vec::new, one),
-            StmtKind::Assign { target, op, value } => {
-                self.assign(target, *op, value, span).map_or_else(Vec::new, one)
-            }
+            StmtKind::Assign { target, op, value } => self
+                .assign(target, *op, value, span)
+                .map_or_else(Vec::new, one),
             StmtKind::If {
                 cond,
                 then,
@@ -309,7 +309,10 @@ impl Checker {
                 let c = self.expr(cond);
                 let c = self.truthy(c, "an `if` condition");
                 let t = self.block(then);
-                let o = otherwise.as_ref().map(|b| self.block(b)).unwrap_or_default();
+                let o = otherwise
+                    .as_ref()
+                    .map(|b| self.block(b))
+                    .unwrap_or_default();
                 if let (Some(v), false) = (c.constant(), c.ty == Type::Error) {
                     let d = Diagnostic::new(
                         Code::ConditionConstant,
@@ -327,7 +330,9 @@ impl Checker {
                 start,
                 end,
                 body,
-            } => self.for_loop(var, start, end, body).map_or_else(Vec::new, one),
+            } => self
+                .for_loop(var, start, end, body)
+                .map_or_else(Vec::new, one),
         }
     }
 
@@ -356,8 +361,14 @@ impl Checker {
                     );
                 } else if self.unroll.saturating_mul(n as u64) > MAX_UNROLL {
                     self.err(
-                        Diagnostic::new(Code::BadLoopRange, start.span.to(end.span), "nested loops run too often")
-                            .label(format!("nested loops may run at most {MAX_UNROLL} times in all")),
+                        Diagnostic::new(
+                            Code::BadLoopRange,
+                            start.span.to(end.span),
+                            "nested loops run too often",
+                        )
+                        .label(format!(
+                            "nested loops may run at most {MAX_UNROLL} times in all"
+                        )),
                     );
                 } else {
                     bounds = Some((a, b));
@@ -367,9 +378,15 @@ impl Checker {
                 for (x, ast) in [(&s, start), (&e, end)] {
                     if x.constant().is_none() && x.ty != Type::Error {
                         self.err(
-                            Diagnostic::new(Code::NotConstant, ast.span, "loop bounds must be constants")
-                                .label("not a constant")
-                                .help("loops are unrolled, so their length must be known when compiling"),
+                            Diagnostic::new(
+                                Code::NotConstant,
+                                ast.span,
+                                "loop bounds must be constants",
+                            )
+                            .label("not a constant")
+                            .help(
+                                "loops are unrolled, so their length must be known when compiling",
+                            ),
                         );
                     }
                 }
@@ -420,7 +437,11 @@ impl Checker {
                             "aggregations are stored in maps, not variables",
                         )
                         .label("this needs a map")
-                        .help(format!("write `@{}` instead of `{}`", &name.name[1..], name.name));
+                        .help(format!(
+                            "write `@{}` instead of `{}`",
+                            &name.name[1..],
+                            name.name
+                        ));
                         self.err(d);
                         return None;
                     }
@@ -450,7 +471,11 @@ impl Checker {
                 };
                 self.map_value(id, ValueKind::Plain(v.ty.clone()), value.span)?;
                 self.maps[id.0 as usize].use_.written = true;
-                Some(TStmtKind::MapStore { map: id, key, value: v })
+                Some(TStmtKind::MapStore {
+                    map: id,
+                    key,
+                    value: v,
+                })
             }
         }
     }
@@ -483,9 +508,13 @@ impl Checker {
         };
         let state = &self.vars[id];
         if state.loop_var {
-            let d = Diagnostic::new(Code::LoopVarAssigned, name.span, format!("cannot assign to `{}`", name.name))
-                .label("loop variables are read-only")
-                .secondary(state.first, "the loop defines it here");
+            let d = Diagnostic::new(
+                Code::LoopVarAssigned,
+                name.span,
+                format!("cannot assign to `{}`", name.name),
+            )
+            .label("loop variables are read-only")
+            .secondary(state.first, "the loop defines it here");
             self.err(d);
             return None;
         }
@@ -517,23 +546,39 @@ impl Checker {
 
     fn read_var(&mut self, name: &str, span: Span) -> TExpr {
         let Some(&id) = self.var_index.get(name) else {
-            let d = Diagnostic::new(Code::VarBeforeAssign, span, format!("`{name}` is never assigned"))
-                .label("read here")
-                .help(format!("assign it first: `{name} = ...;`"));
+            let d = Diagnostic::new(
+                Code::VarBeforeAssign,
+                span,
+                format!("`{name}` is never assigned"),
+            )
+            .label("read here")
+            .help(format!("assign it first: `{name} = ...;`"));
             self.err(d);
-            return TExpr { kind: TKind::Const(0), ty: Type::Error, span };
+            return TExpr {
+                kind: TKind::Const(0),
+                ty: Type::Error,
+                span,
+            };
         };
         let v = &mut self.vars[id];
         v.read = true;
         let ty = v.ty.clone().unwrap_or(Type::Error);
         if !v.assigned {
             let first = v.first;
-            let d = Diagnostic::new(Code::VarBeforeAssign, span, format!("`{name}` is read before it is assigned"))
-                .label("read here")
-                .secondary(first, "assigned later here");
+            let d = Diagnostic::new(
+                Code::VarBeforeAssign,
+                span,
+                format!("`{name}` is read before it is assigned"),
+            )
+            .label("read here")
+            .secondary(first, "assigned later here");
             self.err(d);
         }
-        TExpr { kind: TKind::Var(VarId(id as u32)), ty, span }
+        TExpr {
+            kind: TKind::Var(VarId(id as u32)),
+            ty,
+            span,
+        }
     }
 
     // ----- maps -----
@@ -567,7 +612,12 @@ impl Checker {
                 let d = Diagnostic::new(
                     Code::MapKeyUsage,
                     m.span,
-                    format!("`{}` is used {} keys here but {} elsewhere", m.name.name, if keyed { "with" } else { "without" }, if k { "with" } else { "without" }),
+                    format!(
+                        "`{}` is used {} keys here but {} elsewhere",
+                        m.name.name,
+                        if keyed { "with" } else { "without" },
+                        if k { "with" } else { "without" }
+                    ),
                 )
                 .label("here")
                 .secondary(first, "first used like this");
@@ -579,32 +629,50 @@ impl Checker {
         let mut ok = true;
         for k in &keys {
             if matches!(k.ty, Type::Void) {
-                self.err(Diagnostic::new(Code::TypeMismatch, k.span, "this has no value").label("cannot be a key"));
+                self.err(
+                    Diagnostic::new(Code::TypeMismatch, k.span, "this has no value")
+                        .label("cannot be a key"),
+                );
                 ok = false;
             }
         }
         let types: Vec<Type> = keys.iter().map(|k| k.ty.clone()).collect();
-        let span = m.keys.as_ref().and_then(|k| Some(k.first()?.span.to(k.last()?.span))).unwrap_or(m.span);
+        let span = m
+            .keys
+            .as_ref()
+            .and_then(|k| Some(k.first()?.span.to(k.last()?.span)))
+            .unwrap_or(m.span);
         let state = &self.maps[idx];
         match &state.key {
             None => self.maps[idx].key = Some((types, span)),
             Some((known, first)) => {
                 let first = *first;
                 let unified = (known.len() == types.len())
-                    .then(|| known.iter().zip(&types).map(|(a, b)| a.unify(b)).collect::<Option<Vec<_>>>())
+                    .then(|| {
+                        known
+                            .iter()
+                            .zip(&types)
+                            .map(|(a, b)| a.unify(b))
+                            .collect::<Option<Vec<_>>>()
+                    })
                     .flatten();
                 if self.infer {
                     if let Some(u) = unified {
                         self.maps[idx].key = Some((u, first));
                     }
                 } else {
-                    let fits = known.len() == types.len() && types.iter().zip(known).all(|(t, k)| t.fits(k));
+                    let fits = known.len() == types.len()
+                        && types.iter().zip(known).all(|(t, k)| t.fits(k));
                     if !fits {
                         let known = tuple_str(known);
                         let d = Diagnostic::new(
                             Code::MapKeyMismatch,
                             span,
-                            format!("`{}` is keyed by {known}, not {}", m.name.name, tuple_str(&types)),
+                            format!(
+                                "`{}` is keyed by {known}, not {}",
+                                m.name.name,
+                                tuple_str(&types)
+                            ),
                         )
                         .label(format!("this key is {}", tuple_str(&types)))
                         .secondary(first, format!("the key type {known} comes from here"))
@@ -622,7 +690,10 @@ impl Checker {
     fn map_value(&mut self, id: MapId, v: ValueKind, span: Span) -> Option<()> {
         let idx = id.0 as usize;
         if matches!(v, ValueKind::Plain(Type::Void)) {
-            self.err(Diagnostic::new(Code::TypeMismatch, span, "this has no value").label("cannot be stored"));
+            self.err(
+                Diagnostic::new(Code::TypeMismatch, span, "this has no value")
+                    .label("cannot be stored"),
+            );
             return None;
         }
         let state = &self.maps[idx];
@@ -688,7 +759,11 @@ impl Checker {
             None if self.infer => Type::Error,
             None => Type::Int(IntTy::U64),
         };
-        TExpr { kind: TKind::MapRead { map: id, key }, ty, span }
+        TExpr {
+            kind: TKind::MapRead { map: id, key },
+            ty,
+            span,
+        }
     }
 }
 

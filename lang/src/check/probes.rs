@@ -8,6 +8,10 @@
 //! filter on `nr` by syscall name (wildcards allowed) or number, `irq:*`
 //! filter on `vector`.
 
+// A rejected probe name is a whole diagnostic, built once on a cold path;
+// boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use capscope_bytecode::abi::AttachPoint;
 use capscope_bytecode::abi::consts::SYSCALLS;
 
@@ -61,7 +65,13 @@ fn all_names() -> Vec<&'static str> {
     v
 }
 
-fn point(point: AttachPoint, period_ns: u64, filter: Option<Filter>, name: String, spec: &Name) -> Point {
+fn point(
+    point: AttachPoint,
+    period_ns: u64,
+    filter: Option<Filter>,
+    name: String,
+    spec: &Name,
+) -> Point {
     Point {
         point,
         period_ns,
@@ -87,11 +97,17 @@ pub fn resolve(spec: &Name) -> Result<Vec<Point>, Diagnostic> {
         1 | 2 => (text, None),
         3 => (&text[..parts[0].len() + 1 + parts[1].len()], Some(parts[2])),
         _ => {
-            return Err(Diagnostic::new(Code::UnknownProbe, spec.span, format!("unknown probe `{text}`"))
-                .label("a probe name has at most three parts, as in `syscall:enter:map`"));
+            return Err(Diagnostic::new(
+                Code::UnknownProbe,
+                spec.span,
+                format!("unknown probe `{text}`"),
+            )
+            .label("a probe name has at most three parts, as in `syscall:enter:map`"));
         }
     };
-    let matched: Vec<AttachPoint> = event_points().filter(|p| glob_match(pattern, p.name())).collect();
+    let matched: Vec<AttachPoint> = event_points()
+        .filter(|p| glob_match(pattern, p.name()))
+        .collect();
     if matched.is_empty() {
         if pattern.contains('*') {
             return Err(Diagnostic::new(
@@ -102,8 +118,12 @@ pub fn resolve(spec: &Name) -> Result<Vec<Point>, Diagnostic> {
             .label("no probe has a name like this")
             .help("`capscope list` shows the attach points"));
         }
-        let mut d = Diagnostic::new(Code::UnknownProbe, spec.span, format!("unknown probe `{pattern}`"))
-            .label("no attach point has this name");
+        let mut d = Diagnostic::new(
+            Code::UnknownProbe,
+            spec.span,
+            format!("unknown probe `{pattern}`"),
+        )
+        .label("no attach point has this name");
         let names = all_names();
         if let Some(s) = suggest(pattern, names.iter().copied()) {
             d = d.help(format!("did you mean `{s}`?"));
@@ -166,9 +186,13 @@ fn parse_number(s: &str) -> Option<u64> {
 
 fn interval(spec: &Name, parts: &[&str]) -> Result<Vec<Point>, Diagnostic> {
     let bad = |msg: &str| {
-        Diagnostic::new(Code::BadInterval, spec.span, format!("invalid interval probe `{}`", spec.name))
-            .label(msg.to_string())
-            .help("write `interval:ms:N` or `interval:s:N` with N at least 1")
+        Diagnostic::new(
+            Code::BadInterval,
+            spec.span,
+            format!("invalid interval probe `{}`", spec.name),
+        )
+        .label(msg.to_string())
+        .help("write `interval:ms:N` or `interval:s:N` with N at least 1")
     };
     let [_, unit, n] = parts else {
         return Err(bad("expected a unit and a period"));
@@ -179,9 +203,17 @@ fn interval(spec: &Name, parts: &[&str]) -> Result<Vec<Point>, Diagnostic> {
         _ => return Err(bad("the unit is `ms` or `s`")),
     };
     let n = parse_number(n).ok_or_else(|| bad("the period is a number"))?;
-    let period = n.checked_mul(scale).filter(|&p| p > 0 && p <= MAX_PERIOD_NS);
+    let period = n
+        .checked_mul(scale)
+        .filter(|&p| p > 0 && p <= MAX_PERIOD_NS);
     let period = period.ok_or_else(|| bad("the period must be between 1 ms and one hour"))?;
-    Ok(vec![point(AttachPoint::Interval, period, None, spec.name.clone(), spec)])
+    Ok(vec![point(
+        AttachPoint::Interval,
+        period,
+        None,
+        spec.name.clone(),
+        spec,
+    )])
 }
 
 #[cfg(test)]
@@ -190,7 +222,10 @@ mod tests {
     use crate::ast::Span;
 
     fn r(s: &str) -> Result<Vec<Point>, Diagnostic> {
-        resolve(&Name { name: s.into(), span: Span::default() })
+        resolve(&Name {
+            name: s.into(),
+            span: Span::default(),
+        })
     }
 
     #[test]
@@ -201,11 +236,25 @@ mod tests {
         let p = r("syscall:enter:map").unwrap();
         assert_eq!(p[0].filter.as_ref().unwrap().values, vec![8]);
         assert_eq!(p[0].name, "syscall:enter:map");
-        assert_eq!(r("irq:entry:0x20").unwrap()[0].filter.as_ref().unwrap().values, vec![32]);
+        assert_eq!(
+            r("irq:entry:0x20").unwrap()[0]
+                .filter
+                .as_ref()
+                .unwrap()
+                .values,
+            vec![32]
+        );
         assert_eq!(r("interval:s:1").unwrap()[0].period_ns, 1_000_000_000);
         assert_eq!(r("interval:ms:5").unwrap()[0].period_ns, 5_000_000);
         assert_eq!(r("syscall:enter:*").unwrap()[0].filter, None);
-        assert_eq!(r("syscall:enter:cap_*").unwrap()[0].filter.as_ref().unwrap().values, vec![18]);
+        assert_eq!(
+            r("syscall:enter:cap_*").unwrap()[0]
+                .filter
+                .as_ref()
+                .unwrap()
+                .values,
+            vec![18]
+        );
     }
 
     #[test]
@@ -215,7 +264,10 @@ mod tests {
         assert_eq!(d.help, vec!["did you mean `cap:alloc`?".to_string()]);
         assert_eq!(r("foo:*").unwrap_err().code, Code::WildcardMatchesNothing);
         assert_eq!(r("cap:alloc:3").unwrap_err().code, Code::BadFilter);
-        assert_eq!(r("syscall:enter:mapp").unwrap_err().help, vec!["did you mean `map`?".to_string()]);
+        assert_eq!(
+            r("syscall:enter:mapp").unwrap_err().help,
+            vec!["did you mean `map`?".to_string()]
+        );
         assert_eq!(r("interval:h:1").unwrap_err().code, Code::BadInterval);
         assert_eq!(r("interval:s:0").unwrap_err().code, Code::BadInterval);
         assert_eq!(r("interval:s").unwrap_err().code, Code::BadInterval);

@@ -112,18 +112,29 @@ impl Code {
             let op = match i {
                 MInsn::Bind(_) => continue,
                 MInsn::Op(op) => *op,
-                MInsn::Jmp { cond, dst, src, target } => Op::Jmp {
+                MInsn::Jmp {
+                    cond,
+                    dst,
+                    src,
+                    target,
+                } => Op::Jmp {
                     width: Width::W64,
                     cond: *cond,
                     dst: *dst,
                     src: *src,
                     off: rel(target)?,
                 },
-                MInsn::Ja(target) => Op::Ja { off: i32::from(rel(target)?), long: false },
+                MInsn::Ja(target) => Op::Ja {
+                    off: i32::from(rel(target)?),
+                    long: false,
+                },
             };
             let s = capscope_bytecode::object::Span::from(*span);
             if lines.last().is_none_or(|e| e.span != s) {
-                lines.push(LineEntry { insn: InsnIdx(here as u32), span: s });
+                lines.push(LineEntry {
+                    insn: InsnIdx(here as u32),
+                    span: s,
+                });
             }
             let (slots, n) = op.encode();
             out.extend_from_slice(&slots[..n]);

@@ -115,9 +115,14 @@ impl Fn<'_> {
             }
             TKind::Unary(op, x) => {
                 let v = self.scalar(x);
-                let t = self.into_temp(v);
+                let t = self.in_temp(v);
                 match op {
-                    UnOp::Neg => self.update(t, |s, r| s.emit(Op::Neg { width: Width::W64, dst: r })),
+                    UnOp::Neg => self.update(t, |s, r| {
+                        s.emit(Op::Neg {
+                            width: Width::W64,
+                            dst: r,
+                        })
+                    }),
                     UnOp::BitNot => self.update(t, |s, r| s.alu(AluOp::Xor, r, Operand::Imm(-1))),
                     UnOp::Not => self.bool_of(t, JmpCond::Eq, Operand::Imm(0)),
                 }
@@ -126,7 +131,7 @@ impl Fn<'_> {
             TKind::Binary(op, l, r) if op.is_comparison() => {
                 let signed = Type::arith_signed(&l.ty, &r.ty);
                 let lv = self.scalar(l);
-                let t = self.into_temp(lv);
+                let t = self.in_temp(lv);
                 let rv = self.scalar(r);
                 let src = self.operand(rv, Reg::R2);
                 self.bool_of(t, cmp_cond(*op, signed), src);
@@ -136,7 +141,7 @@ impl Fn<'_> {
             TKind::Binary(op, l, r) => {
                 let signed = Type::arith_signed(&l.ty, &r.ty);
                 let lv = self.scalar(l);
-                let t = self.into_temp(lv);
+                let t = self.in_temp(lv);
                 let rv = self.scalar(r);
                 self.arith(*op, signed, t, rv);
                 self.free(rv);
@@ -174,9 +179,13 @@ impl Fn<'_> {
             }
             TKind::TupleGet(base, i) => {
                 let b = self.buf(base);
-                let Type::Tuple(items) = &base.ty else { return Val::Imm(0) };
+                let Type::Tuple(items) = &base.ty else {
+                    return Val::Imm(0);
+                };
                 let (offs, _) = layout(items);
-                let (Some(off), Some(ty)) = (offs.get(*i), items.get(*i)) else { return Val::Imm(0) };
+                let (Some(off), Some(ty)) = (offs.get(*i), items.get(*i)) else {
+                    return Val::Imm(0);
+                };
                 let ty = ty.clone();
                 let t = self.temp();
                 let at = b.off + *off as i16;
@@ -185,7 +194,7 @@ impl Fn<'_> {
             }
             TKind::Cast(ty, x) => {
                 let v = self.scalar(x);
-                let t = self.into_temp(v);
+                let t = self.in_temp(v);
                 let (bytes, signed) = (ty.bytes, ty.signed);
                 self.update(t, |s, r| s.truncate(r, bytes, signed));
                 t
@@ -206,9 +215,18 @@ impl Fn<'_> {
             self.alu(AluOp::Arsh, r, Operand::Imm(shift));
         } else if bytes == 4 {
             // A 32-bit move zero-extends.
-            self.emit(Op::Alu { width: Width::W32, op: AluOp::Mov, dst: r, src: Operand::Reg(r) });
+            self.emit(Op::Alu {
+                width: Width::W32,
+                op: AluOp::Mov,
+                dst: r,
+                src: Operand::Reg(r),
+            });
         } else {
-            self.alu(AluOp::And, r, Operand::Imm(if bytes == 1 { 0xff } else { 0xffff }));
+            self.alu(
+                AluOp::And,
+                r,
+                Operand::Imm(if bytes == 1 { 0xff } else { 0xffff }),
+            );
         }
     }
 
@@ -356,7 +374,12 @@ impl Fn<'_> {
                 return b;
             }
             let wide = Buf { off: s.alloc(len) };
-            s.convert_copy((Reg::FP, b.off), &e.ty, (Reg::FP, wide.off), &Type::Str(len as u16));
+            s.convert_copy(
+                (Reg::FP, b.off),
+                &e.ty,
+                (Reg::FP, wide.off),
+                &Type::Str(len as u16),
+            );
             wide
         };
         let a = side(self, l);
@@ -396,10 +419,14 @@ impl Fn<'_> {
                 self.call(capscope_bytecode::abi::helpers::id::GET_CURRENT_COMM);
                 Buf { off }
             }
-            TKind::Var(id) => Buf { off: self.var_slot(*id) },
+            TKind::Var(id) => Buf {
+                off: self.var_slot(*id),
+            },
             TKind::MapRead { map, key } => self.map_read_buf(*map, key, &e.ty),
             TKind::Tuple(items) => {
-                let Type::Tuple(types) = &e.ty else { return Buf { off: self.alloc(8) } };
+                let Type::Tuple(types) = &e.ty else {
+                    return Buf { off: self.alloc(8) };
+                };
                 let (offs, total) = layout(types);
                 let off = self.alloc(total);
                 self.zero(Reg::FP, off, total.next_multiple_of(8));
@@ -425,9 +452,13 @@ impl Fn<'_> {
             }
             TKind::TupleGet(base, i) => {
                 let b = self.buf(base);
-                let Type::Tuple(items) = &base.ty else { return b };
+                let Type::Tuple(items) = &base.ty else {
+                    return b;
+                };
                 let (offs, _) = layout(items);
-                Buf { off: b.off + offs.get(*i).copied().unwrap_or(0) as i16 }
+                Buf {
+                    off: b.off + offs.get(*i).copied().unwrap_or(0) as i16,
+                }
             }
             _ => {
                 let off = self.alloc(size);
@@ -490,7 +521,13 @@ impl Fn<'_> {
     /// Copy a value of type `from` at `src` into a place of type `to` at
     /// `dst`, converting as unification allows: integers widen, strings are
     /// zero-padded, tuples convert element by element. Uses only `r1`.
-    pub(super) fn convert_copy(&mut self, src: (Reg, i16), from: &Type, dst: (Reg, i16), to: &Type) {
+    pub(super) fn convert_copy(
+        &mut self,
+        src: (Reg, i16),
+        from: &Type,
+        dst: (Reg, i16),
+        to: &Type,
+    ) {
         match (from, to) {
             (Type::Str(n), Type::Str(m)) => {
                 let n = u32::from(*n).min(u32::from(*m));
@@ -516,7 +553,12 @@ impl Fn<'_> {
                 let (ob, total) = layout(b);
                 self.zero(dst.0, dst.1, total);
                 for i in 0..a.len() {
-                    self.convert_copy((src.0, src.1 + oa[i] as i16), &a[i], (dst.0, dst.1 + ob[i] as i16), &b[i]);
+                    self.convert_copy(
+                        (src.0, src.1 + oa[i] as i16),
+                        &a[i],
+                        (dst.0, dst.1 + ob[i] as i16),
+                        &b[i],
+                    );
                 }
             }
             (f, t) if !f.is_aggregate() && !t.is_aggregate() => {

@@ -17,10 +17,12 @@
 
 use std::collections::HashMap;
 
-use capscope_bytecode::insn::{AluOp, JmpCond, LoadImmKind, Op, Operand, Reg, STACK_SIZE, Size, Width};
+use capscope_bytecode::insn::{
+    AluOp, JmpCond, LoadImmKind, Op, Operand, Reg, STACK_SIZE, Size, Width,
+};
 
-use super::code::{Code, Label, MInsn};
 use super::MapTable;
+use super::code::{Code, Label, MInsn};
 use crate::ast::Span;
 use crate::check::ir::{CProbe, Checked, Point, TStmt, TStmtKind, VarId};
 use crate::check::types::Type;
@@ -94,7 +96,15 @@ impl<'a> Fn<'a> {
     }
 
     pub fn jmp(&mut self, cond: JmpCond, dst: Reg, src: Operand, target: Label) {
-        self.code.insns.push((MInsn::Jmp { cond, dst, src, target }, self.span));
+        self.code.insns.push((
+            MInsn::Jmp {
+                cond,
+                dst,
+                src,
+                target,
+            },
+            self.span,
+        ));
     }
 
     pub fn ja(&mut self, target: Label) {
@@ -110,7 +120,12 @@ impl<'a> Fn<'a> {
     }
 
     pub fn alu(&mut self, op: AluOp, dst: Reg, src: Operand) {
-        self.emit(Op::Alu { width: Width::W64, op, dst, src });
+        self.emit(Op::Alu {
+            width: Width::W64,
+            op,
+            dst,
+            src,
+        });
     }
 
     pub fn mov(&mut self, dst: Reg, src: Reg) {
@@ -133,11 +148,22 @@ impl<'a> Fn<'a> {
     }
 
     pub fn load(&mut self, size: Size, dst: Reg, base: Reg, off: i16) {
-        self.emit(Op::Load { size, signed: false, dst, src: base, off });
+        self.emit(Op::Load {
+            size,
+            signed: false,
+            dst,
+            src: base,
+            off,
+        });
     }
 
     pub fn store(&mut self, size: Size, base: Reg, off: i16, src: Operand) {
-        self.emit(Op::Store { size, dst: base, off, src });
+        self.emit(Op::Store {
+            size,
+            dst: base,
+            off,
+            src,
+        });
     }
 
     /// `dst = fp + off`
@@ -147,7 +173,12 @@ impl<'a> Fn<'a> {
     }
 
     pub fn map_ptr(&mut self, dst: Reg, idx: u32) {
-        self.emit(Op::LoadImm64 { kind: LoadImmKind::Map, dst, imm_lo: idx as i32, imm_hi: 0 });
+        self.emit(Op::LoadImm64 {
+            kind: LoadImmKind::Map,
+            dst,
+            imm_lo: idx as i32,
+            imm_hi: 0,
+        });
     }
 
     pub fn call(&mut self, id: capscope_bytecode::insn::HelperId) {
@@ -203,7 +234,7 @@ impl<'a> Fn<'a> {
     }
 
     /// A temporary holding `v` (constants get one).
-    pub fn into_temp(&mut self, v: Val) -> Val {
+    pub fn in_temp(&mut self, v: Val) -> Val {
         match v {
             Val::Imm(x) => {
                 let t = self.temp();
@@ -309,7 +340,11 @@ impl<'a> Fn<'a> {
         if let Some(f) = &self.point.filter
             && let Some(field) = capscope_bytecode::abi::fields::find(self.point.point, f.field)
         {
-            let size = if field.ty.size() == 8 { Size::DW } else { Size::W };
+            let size = if field.ty.size() == 8 {
+                Size::DW
+            } else {
+                Size::W
+            };
             self.load(size, Reg::R1, Reg::R6, field.offset as i16);
             let ok = self.label();
             let values = f.values.clone();
@@ -377,7 +412,12 @@ impl<'a> Fn<'a> {
         match &s.kind {
             TStmtKind::SetVar(id, value) => {
                 let off = self.var_slot(*id);
-                let ty = self.probe.vars.get(id.0 as usize).map(|v| v.ty.clone()).unwrap_or(Type::Error);
+                let ty = self
+                    .probe
+                    .vars
+                    .get(id.0 as usize)
+                    .map(|v| v.ty.clone())
+                    .unwrap_or(Type::Error);
                 if ty.is_aggregate() {
                     let b = self.buf(value);
                     self.convert_copy((Reg::FP, b.off), &value.ty, (Reg::FP, off), &ty);
@@ -413,7 +453,12 @@ impl<'a> Fn<'a> {
                     self.bind(end);
                 }
             }
-            TStmtKind::For { var, start, end, body } => {
+            TStmtKind::For {
+                var,
+                start,
+                end,
+                body,
+            } => {
                 let mut i = *start;
                 while i < *end {
                     self.loop_consts.insert(*var, i as u64);

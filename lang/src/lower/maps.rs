@@ -32,7 +32,9 @@ impl Fn<'_> {
     /// The key's field types as stored (with the trailing bucket of
     /// `hist`/`lhist` maps).
     pub(super) fn key_types(&self, map: MapId) -> Vec<Type> {
-        let Some(m) = self.ck.maps.get(map.0 as usize) else { return Vec::new() };
+        let Some(m) = self.ck.maps.get(map.0 as usize) else {
+            return Vec::new();
+        };
         let mut k = m.key.clone();
         if let ValueKind::Agg(a) = m.value
             && a.bucketed()
@@ -78,7 +80,11 @@ impl Fn<'_> {
                     let size = size_of(ty.size());
                     match v {
                         Val::Imm(x) if size != Size::DW || super::func::imm32(x).is_some() => {
-                            let imm = if size == Size::DW { super::func::imm32(x).unwrap_or(0) } else { x as u32 as i32 };
+                            let imm = if size == Size::DW {
+                                super::func::imm32(x).unwrap_or(0)
+                            } else {
+                                x as u32 as i32
+                            };
                             self.store(size, Reg::FP, at, Operand::Imm(imm));
                         }
                         v => {
@@ -127,7 +133,12 @@ impl Fn<'_> {
 
     /// An aggregate map element, copied to the stack; missing keys read as
     /// zeroes.
-    pub(super) fn map_read_buf(&mut self, map: MapId, key: &[TExpr], ty: &Type) -> super::func::Buf {
+    pub(super) fn map_read_buf(
+        &mut self,
+        map: MapId,
+        key: &[TExpr],
+        ty: &Type,
+    ) -> super::func::Buf {
         let size = ty.size();
         let k = self.key(map, key, None);
         let off = self.alloc(size);
@@ -170,11 +181,13 @@ impl Fn<'_> {
     pub(super) fn map_agg(&mut self, map: MapId, key: &[TExpr], agg: AggKind, arg: Option<&TExpr>) {
         let x = arg.map(|a| {
             let v = self.scalar(a);
-            self.into_temp(v)
+            self.in_temp(v)
         });
         let bucket = match (agg, x) {
             (AggKind::Hist, Some(v)) => Some(self.log2_bucket(v)),
-            (AggKind::Lhist { min, max, step }, Some(v)) => Some(self.linear_bucket(v, min, max, step)),
+            (AggKind::Lhist { min, max, step }, Some(v)) => {
+                Some(self.linear_bucket(v, min, max, step))
+            }
             _ => None,
         };
         let k = self.key(map, key, bucket);
@@ -206,7 +219,11 @@ impl Fn<'_> {
                 self.load(Size::DW, Reg::R1, Reg::R0, 8);
                 self.jmp(JmpCond::Eq, Reg::R1, Operand::Imm(0), store);
                 self.load(Size::DW, Reg::R1, Reg::R0, 0);
-                let keep = if agg == AggKind::Min { JmpCond::Sge } else { JmpCond::Sle };
+                let keep = if agg == AggKind::Min {
+                    JmpCond::Sge
+                } else {
+                    JmpCond::Sle
+                };
                 self.jmp(keep, r, Operand::Reg(Reg::R1), done);
                 self.bind(store);
                 self.store(Size::DW, Reg::R0, 0, Operand::Reg(r));
@@ -262,10 +279,18 @@ impl Fn<'_> {
         for shift in [32, 16, 8, 4, 2, 1] {
             let skip = self.label();
             self.mov(Reg::R1, Reg::R2);
-            self.alu(capscope_bytecode::insn::AluOp::Rsh, Reg::R1, Operand::Imm(shift));
+            self.alu(
+                capscope_bytecode::insn::AluOp::Rsh,
+                Reg::R1,
+                Operand::Imm(shift),
+            );
             self.jmp(JmpCond::Eq, Reg::R1, Operand::Imm(0), skip);
             self.mov(Reg::R2, Reg::R1);
-            self.alu(capscope_bytecode::insn::AluOp::Add, Reg::R3, Operand::Imm(shift));
+            self.alu(
+                capscope_bytecode::insn::AluOp::Add,
+                Reg::R3,
+                Operand::Imm(shift),
+            );
             self.bind(skip);
         }
         self.bind(done);
@@ -292,7 +317,11 @@ impl Fn<'_> {
         self.alu(capscope_bytecode::insn::AluOp::Sub, Reg::R3, lo);
         let st = self.operand(Val::Imm(step), Reg::R4);
         self.alu(capscope_bytecode::insn::AluOp::Div, Reg::R3, st);
-        self.alu(capscope_bytecode::insn::AluOp::Add, Reg::R3, Operand::Imm(1));
+        self.alu(
+            capscope_bytecode::insn::AluOp::Add,
+            Reg::R3,
+            Operand::Imm(1),
+        );
         self.bind(done);
         self.set(b, Reg::R3);
         b
@@ -328,7 +357,9 @@ impl Fn<'_> {
     /// `printf`: header, then each argument as its format entry says
     /// (integers as 8 bytes, strings NUL-padded to a multiple of 8).
     pub(super) fn printf(&mut self, format: u32, args: &[TExpr]) {
-        let Some(spec) = self.ck.formats.get(format as usize) else { return };
+        let Some(spec) = self.ck.formats.get(format as usize) else {
+            return;
+        };
         let sizes: Vec<u32> = spec.args.iter().map(|a| a.size).collect();
         // Evaluate the arguments first: they may call helpers.
         let mut parts = Vec::new();
@@ -343,7 +374,12 @@ impl Fn<'_> {
         }
         let total = 8 + sizes.iter().sum::<u32>();
         let off = self.alloc(total);
-        self.store(Size::W, Reg::FP, off, Operand::Imm(record::KIND_PRINTF as i32));
+        self.store(
+            Size::W,
+            Reg::FP,
+            off,
+            Operand::Imm(record::KIND_PRINTF as i32),
+        );
         self.store(Size::W, Reg::FP, off + 4, Operand::Imm(format as i32));
         let mut at = off + 8;
         for (part, size) in parts.into_iter().zip(sizes) {

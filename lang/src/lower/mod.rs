@@ -95,18 +95,39 @@ pub fn lower(ck: &Checked) -> Result<Lowered, Vec<Diagnostic>> {
         });
     }
     if maps.len() > limits::MAX_MAPS {
-        let span = ck.maps.get(limits::MAX_MAPS).map_or(Span::default(), |m| m.span);
+        let span = ck
+            .maps
+            .get(limits::MAX_MAPS)
+            .map_or(Span::default(), |m| m.span);
         errors.push(
-            Diagnostic::new(DiagCode::TooManyMaps, span, format!("this script uses {} maps", maps.len()))
-                .label(format!("an object holds at most {} maps, including the ring buffer and stack map", limits::MAX_MAPS)),
+            Diagnostic::new(
+                DiagCode::TooManyMaps,
+                span,
+                format!("this script uses {} maps", maps.len()),
+            )
+            .label(format!(
+                "an object holds at most {} maps, including the ring buffer and stack map",
+                limits::MAX_MAPS
+            )),
         );
     }
     for m in &maps {
         if m.key_size > limits::MAX_KEY_SIZE || m.value_size > limits::MAX_VALUE_SIZE {
-            let span = ck.maps.iter().find(|i| i.name == m.name).map_or(Span::default(), |i| i.span);
+            let span = ck
+                .maps
+                .iter()
+                .find(|i| i.name == m.name)
+                .map_or(Span::default(), |i| i.span);
             errors.push(
-                Diagnostic::new(DiagCode::StackExhausted, span, format!("the key of `{}` takes {} bytes", m.name, m.key_size))
-                    .label(format!("keys are built on the stack and may take at most {} bytes", limits::MAX_KEY_SIZE)),
+                Diagnostic::new(
+                    DiagCode::StackExhausted,
+                    span,
+                    format!("the key of `{}` takes {} bytes", m.name, m.key_size),
+                )
+                .label(format!(
+                    "keys are built on the stack and may take at most {} bytes",
+                    limits::MAX_KEY_SIZE
+                )),
             );
         }
     }
@@ -117,30 +138,50 @@ pub fn lower(ck: &Checked) -> Result<Lowered, Vec<Diagnostic>> {
             f.program();
             if f.code.slots() > func::MAX_SLOTS {
                 errors.push(
-                    Diagnostic::new(DiagCode::ProgramTooLarge, probe.span, "this probe compiles to too much code")
-                        .label(format!("more than {} instructions", func::MAX_SLOTS))
-                        .help("unroll fewer loop iterations"),
+                    Diagnostic::new(
+                        DiagCode::ProgramTooLarge,
+                        probe.span,
+                        "this probe compiles to too much code",
+                    )
+                    .label(format!("more than {} instructions", func::MAX_SLOTS))
+                    .help("unroll fewer loop iterations"),
                 );
             }
             errors.append(&mut f.errors);
             programs.push(LProgram {
                 name: point.name.clone(),
-                attach: AttachSpec { point: point.point, period_ns: point.period_ns },
+                attach: AttachSpec {
+                    point: point.point,
+                    period_ns: point.period_ns,
+                },
                 code: f.code,
                 span: probe.span,
             });
         }
     }
     if programs.len() > limits::MAX_PROGRAMS {
-        let span = programs.get(limits::MAX_PROGRAMS).map_or(Span::default(), |p| p.span);
+        let span = programs
+            .get(limits::MAX_PROGRAMS)
+            .map_or(Span::default(), |p| p.span);
         errors.push(
-            Diagnostic::new(DiagCode::TooManyProbes, span, format!("this script attaches {} programs", programs.len()))
-                .label(format!("an object holds at most {} programs (each probe of a list or wildcard is one)", limits::MAX_PROGRAMS)),
+            Diagnostic::new(
+                DiagCode::TooManyProbes,
+                span,
+                format!("this script attaches {} programs", programs.len()),
+            )
+            .label(format!(
+                "an object holds at most {} programs (each probe of a list or wildcard is one)",
+                limits::MAX_PROGRAMS
+            )),
         );
     }
     errors.dedup();
     if errors.is_empty() {
-        Ok(Lowered { maps, programs, formats: ck.formats.clone() })
+        Ok(Lowered {
+            maps,
+            programs,
+            formats: ck.formats.clone(),
+        })
     } else {
         Err(errors)
     }
@@ -160,16 +201,24 @@ impl Lowered {
                     lines,
                 }),
                 Err(_) => errors.push(
-                    Diagnostic::new(DiagCode::ProgramTooLarge, p.span, "a jump in this probe spans too much code")
-                        .label("jumps reach at most 32767 instructions")
-                        .help("unroll fewer loop iterations"),
+                    Diagnostic::new(
+                        DiagCode::ProgramTooLarge,
+                        p.span,
+                        "a jump in this probe spans too much code",
+                    )
+                    .label("jumps reach at most 32767 instructions")
+                    .help("unroll fewer loop iterations"),
                 ),
             }
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(ProbeObject { maps: self.maps.clone(), programs, formats: self.formats.clone() })
+        Ok(ProbeObject {
+            maps: self.maps.clone(),
+            programs,
+            formats: self.formats.clone(),
+        })
     }
 }
 
@@ -204,13 +253,23 @@ fn map_def(m: &MapInfo) -> MapDef {
     match &m.value {
         ValueKind::Plain(t) => display(t, 0, &mut value),
         ValueKind::Agg(a) => match a {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
-                value.push(DisplayField { offset: 0, format: FieldFormat::Unsigned(8) })
-            }
-            AggKind::Sum => value.push(DisplayField { offset: 0, format: FieldFormat::Signed(8) }),
+            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => value.push(DisplayField {
+                offset: 0,
+                format: FieldFormat::Unsigned(8),
+            }),
+            AggKind::Sum => value.push(DisplayField {
+                offset: 0,
+                format: FieldFormat::Signed(8),
+            }),
             _ => {
-                value.push(DisplayField { offset: 0, format: FieldFormat::Signed(8) });
-                value.push(DisplayField { offset: 8, format: FieldFormat::Unsigned(8) });
+                value.push(DisplayField {
+                    offset: 0,
+                    format: FieldFormat::Signed(8),
+                });
+                value.push(DisplayField {
+                    offset: 8,
+                    format: FieldFormat::Unsigned(8),
+                });
             }
         },
     }
@@ -218,10 +277,19 @@ fn map_def(m: &MapInfo) -> MapDef {
         name: m.name.clone(),
         kind,
         // A map without keys has one 8-byte all-zero key that is not printed.
-        key_size: if key_types.is_empty() { 8 } else { key_size.max(1) },
+        key_size: if key_types.is_empty() {
+            8
+        } else {
+            key_size.max(1)
+        },
         value_size: value_size.max(1),
         max_entries: MAP_ENTRIES,
-        display: MapDisplay { key, value, aggregation, print_at_end: m.print_at_end },
+        display: MapDisplay {
+            key,
+            value,
+            aggregation,
+            print_at_end: m.print_at_end,
+        },
     }
 }
 
@@ -257,5 +325,8 @@ fn display(t: &Type, off: u32, out: &mut Vec<DisplayField>) {
         }
         Type::Void | Type::Error => FieldFormat::Unsigned(8),
     };
-    out.push(DisplayField { offset: off, format });
+    out.push(DisplayField {
+        offset: off,
+        format,
+    });
 }

@@ -2,11 +2,11 @@
 //! programs on synthetic events in the reference interpreter.
 #![allow(dead_code)]
 
+use capscope_bytecode::MapIdx;
 use capscope_bytecode::abi::{AttachPoint, fields};
 use capscope_bytecode::interp::{self, Config};
 use capscope_bytecode::model::{EventState, ModelEnv};
 use capscope_bytecode::object::{MapKind, ProbeObject};
-use capscope_bytecode::MapIdx;
 
 /// Compile, panicking with the rendered diagnostics on failure.
 pub fn compile(src: &str) -> capscope_lang::Compiled {
@@ -36,7 +36,13 @@ impl Harness {
         if let Err(e) = verify_all(&c.object) {
             panic!("verifier rejects generated code: {e}\n{src}");
         }
-        let env = ModelEnv::new(&c.object.maps, EventState { ncpus: 2, ..EventState::default() });
+        let env = ModelEnv::new(
+            &c.object.maps,
+            EventState {
+                ncpus: 2,
+                ..EventState::default()
+            },
+        );
         Harness { obj: c.object, env }
     }
 
@@ -65,7 +71,11 @@ impl Harness {
     }
 
     fn idx(&self, map: &str) -> usize {
-        self.obj.maps.iter().position(|m| m.name == map).unwrap_or_else(|| panic!("no map {map}"))
+        self.obj
+            .maps
+            .iter()
+            .position(|m| m.name == map)
+            .unwrap_or_else(|| panic!("no map {map}"))
     }
 
     /// Entries of a map as (key bytes, per-CPU values summed as u64s at
@@ -98,7 +108,11 @@ impl Harness {
     /// The raw per-CPU values of one map entry.
     pub fn per_cpu(&self, map: &str) -> Vec<Vec<Vec<u8>>> {
         let i = self.idx(map);
-        self.env.snapshot().maps[i].entries.iter().map(|e| e.values.clone()).collect()
+        self.env.snapshot().maps[i]
+            .entries
+            .iter()
+            .map(|e| e.values.clone())
+            .collect()
     }
 
     /// A map without keys: its single value as i64 (0 if absent).
@@ -111,7 +125,12 @@ impl Harness {
 
     /// Ring-buffer records so far.
     pub fn records(&mut self) -> Vec<Vec<u8>> {
-        match self.obj.maps.iter().position(|m| m.kind == MapKind::RingBuf) {
+        match self
+            .obj
+            .maps
+            .iter()
+            .position(|m| m.kind == MapKind::RingBuf)
+        {
             Some(i) => self.env.take_records(MapIdx(i as u32)),
             None => Vec::new(),
         }
