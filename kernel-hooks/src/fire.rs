@@ -33,7 +33,7 @@ use zerocopy::IntoBytes;
 use crate::abi::AttachPoint;
 use crate::abi::context::{Context, EventHeader};
 use crate::platform::{KernelFrame, Platform};
-use crate::registry::{ProgramRt, Snapshot};
+use crate::registry::{Entry, ProgramRt, Snapshot};
 
 /// The most CPUs the crate supports.
 pub const MAX_CPUS: usize = 64;
@@ -163,7 +163,8 @@ fn tick_slow() {
         AttachPoint::Interval,
         header.as_bytes(),
         caller_frame(),
-        |prog| prog.due(now),
+        // SAFETY: entries come from the snapshot this CPU is running.
+        |e| unsafe { ProgramRt::of(e) }.due(now),
     );
 }
 
@@ -236,36 +237,33 @@ impl Running {
         })
     }
 
-    /// Run `progs` whose runtime passes `filter`, with statistics.
+    /// Run the programs of `entries` that pass `filter`, with statistics.
     #[inline(always)]
-    pub(crate) fn run<'a>(
-        &self,
-        progs: impl Iterator<Item = &'a ProgramRt>,
-        ctx: *const u8,
-        filter: impl Fn(&ProgramRt) -> bool,
-    ) {
+    pub(crate) fn run(&self, entries: &[Entry], ctx: *const u8, filter: impl Fn(&Entry) -> bool) {
         let mask = SAMPLE_MASK.load(Relaxed);
-        for prog in progs {
-            if !filter(prog) {
+        for e in entries {
+            if !filter(e) {
                 continue;
             }
-            let Some(st) = prog.stats.get(self.cpu) else {
-                continue;
-            };
+            // SAFETY: `stats` points at `ncpus()` statistics (sized at load,
+            // and the CPU count is fixed from `init` on), `self.cpu <
+            // ncpus()` (checked in `enter`), and the entry's program is
+            // alive while this CPU runs (epoch.rs).
+            let st = unsafe { &*e.stats.add(self.cpu) };
             let n = st.runs.load(Relaxed);
             st.runs.store(n + 1, Relaxed);
             if n & mask == 0 {
                 let t0 = self.platform.now_ns();
-                // SAFETY: `prog.entry` is verified, compiled code (or a test's
+                // SAFETY: `e.entry` is verified, compiled code (or a test's
                 // native function) taking a context of this point's size;
                 // `ctx` points at one for the duration of the call.
-                unsafe { (prog.entry)(ctx) };
+                unsafe { (e.entry)(ctx) };
                 let dt = self.platform.now_ns().saturating_sub(t0);
                 st.ns.store(st.ns.load(Relaxed).wrapping_add(dt), Relaxed);
                 st.timed.store(st.timed.load(Relaxed) + 1, Relaxed);
             } else {
                 // SAFETY: as above.
-                unsafe { (prog.entry)(ctx) };
+                unsafe { (e.entry)(ctx) };
             }
         }
     }
@@ -282,12 +280,7 @@ impl Drop for Running {
 
 /// Run the programs attached at `point` that pass `filter`.
 #[inline(always)]
-fn run_point(
-    point: AttachPoint,
-    ctx: &[u8],
-    frame: KernelFrame,
-    filter: impl Fn(&ProgramRt) -> bool,
-) {
+fn run_point(point: AttachPoint, ctx: &[u8], frame: KernelFrame, filter: impl Fn(&Entry) -> bool) {
     let Some(running) = Running::enter(ctx.as_ptr(), frame) else {
         MISSED[point.index()].fetch_add(1, Relaxed);
         return;

@@ -40,6 +40,9 @@ struct Lease(Cell<usize>);
 impl Drop for Lease {
     fn drop(&mut self) {
         let id = self.0.get();
+        // From here on this thread runs no programs (its index may go to
+        // another thread at once).
+        let _ = CPU_ID.try_with(|c| c.set(NO_CPU));
         if id != NO_CPU {
             if let Ok(mut t) = TAKEN.lock() {
                 t[id] = false;
@@ -58,7 +61,10 @@ struct ThreadState {
 }
 
 thread_local! {
-    static CPU: Lease = const { Lease(Cell::new(NO_CPU)) };
+    /// The fast path: a plain thread-local without a destructor, one load.
+    static CPU_ID: Cell<usize> = const { Cell::new(NO_CPU) };
+    /// Gives the index back when the thread exits.
+    static LEASE: Lease = const { Lease(Cell::new(NO_CPU)) };
     static STATE: RefCell<ThreadState> = RefCell::new(ThreadState::default());
 }
 
@@ -152,6 +158,19 @@ impl HostPlatform {
         self.clock
     }
 
+    #[cold]
+    fn first_cpu() -> usize {
+        // During thread teardown the lease is gone: run no programs.
+        LEASE
+            .try_with(|l| {
+                let id = Self::lease();
+                l.0.set(id);
+                CPU_ID.with(|c| c.set(id));
+                id
+            })
+            .unwrap_or(NO_CPU)
+    }
+
     fn lease() -> usize {
         let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
         match taken.iter().position(|t| !t) {
@@ -171,16 +190,8 @@ impl Platform for HostPlatform {
 
     #[inline]
     fn cpu(&self) -> usize {
-        CPU.try_with(|c| {
-            let id = c.0.get();
-            if id != NO_CPU {
-                return id;
-            }
-            let id = Self::lease();
-            c.0.set(id);
-            id
-        })
-        .unwrap_or(NO_CPU)
+        let id = CPU_ID.with(Cell::get);
+        if id != NO_CPU { id } else { Self::first_cpu() }
     }
 
     fn cpus(&self) -> usize {

@@ -6,8 +6,10 @@
 //! the control channel with [`load`], [`detach`], [`list`] and the map
 //! functions in [`control`]. `docs/hooks.md` walks through it.
 //!
-//! ```ignore
-//! capscope_kernel_hooks::fire(AttachPoint::CapAlloc, || CapSlotCtx { .. });
+//! ```
+//! use capscope_kernel_hooks::{AttachPoint, context::CapSlotCtx, fire};
+//! // At the hook site: the closure runs only if a program is attached.
+//! fire(AttachPoint::CapAlloc, || CapSlotCtx { slot: 3, ..Default::default() });
 //! ```
 //!
 //! # Guarantees

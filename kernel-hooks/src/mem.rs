@@ -56,20 +56,36 @@ pub(crate) fn word(bytes: &[u8], i: usize) -> u64 {
     }
 }
 
-/// True if the stored words hold exactly `bytes` (zero-padded).
+/// Word `c` of a chunk of at most 8 bytes, zero-padded.
+#[inline(always)]
+fn chunk_word(c: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(c) {
+        Ok(w) => u64::from_le_bytes(w),
+        Err(_) => {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// True if the stored words hold exactly `bytes` (zero-padded). The caller
+/// passes as many words as `bytes` needs.
 #[inline(always)]
 pub(crate) fn eq(stored: &[AtomicU64], bytes: &[u8]) -> bool {
-    stored
-        .iter()
-        .enumerate()
-        .all(|(i, w)| w.load(Relaxed) == word(bytes, i))
+    stored.len() == words_for(bytes.len())
+        && stored
+            .iter()
+            .zip(bytes.chunks(8))
+            .all(|(w, c)| w.load(Relaxed) == chunk_word(c))
 }
 
 /// Store `bytes` into `dst`, zero-padding the last word.
 #[inline]
 pub(crate) fn store(dst: &[AtomicU64], bytes: &[u8]) {
-    for (i, w) in dst.iter().enumerate() {
-        w.store(word(bytes, i), Relaxed);
+    let mut chunks = bytes.chunks(8);
+    for w in dst {
+        w.store(chunks.next().map_or(0, chunk_word), Relaxed);
     }
 }
 

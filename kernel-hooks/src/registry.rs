@@ -240,7 +240,9 @@ impl LoadedObject {
         let header = fire::header(p, p.now_ns());
         let ctx = zerocopy::IntoBytes::as_bytes(&header).as_ptr();
         let running = Running::enter(ctx, KernelFrame(0)).ok_or(LoadError::Busy)?;
-        running.run(self.at(point), ctx, |_| true);
+        for p in self.at(point) {
+            running.run(&[p.entry()], ctx, |_| true);
+        }
         Ok(())
     }
 }
@@ -299,9 +301,43 @@ pub struct ObjectInfo {
     pub maps: Vec<MapInfo>,
 }
 
-/// The attached programs by point, as published to the fire path.
+/// What the fire path needs of one attached program, flat, so a firing
+/// reaches the code and its statistics with as few dependent loads as
+/// possible.
+#[derive(Clone, Copy)]
+pub(crate) struct Entry {
+    /// The compiled code.
+    pub(crate) entry: ProgFn,
+    /// The program's per-CPU statistics: `ncpus()` of them.
+    pub(crate) stats: *const CpuStats,
+    /// The program, for interval bookkeeping.
+    pub(crate) prog: *const ProgramRt,
+}
+
+impl ProgramRt {
+    fn entry(&self) -> Entry {
+        Entry {
+            entry: self.entry,
+            stats: self.stats.as_ptr(),
+            prog: self,
+        }
+    }
+
+    /// The runtime behind an entry.
+    ///
+    /// # Safety
+    /// `e` comes from a live snapshot or object (see [`Snapshot`]).
+    pub(crate) unsafe fn of(e: &Entry) -> &ProgramRt {
+        // SAFETY: per the contract, the pointee is alive.
+        unsafe { &*e.prog }
+    }
+}
+
+/// The attached programs by point, as published to the fire path: one
+/// array of entries, and each point's range of it.
 pub(crate) struct Snapshot {
-    points: [Vec<*const ProgramRt>; AttachPoint::COUNT],
+    ranges: [(u32, u32); AttachPoint::COUNT],
+    entries: Vec<Entry>,
     /// Keeps every program above alive for as long as this snapshot is.
     _owners: Vec<Arc<LoadedObject>>,
 }
@@ -314,32 +350,37 @@ unsafe impl Sync for Snapshot {}
 
 impl Snapshot {
     fn build(objects: &[Arc<LoadedObject>]) -> Result<Box<Snapshot>, ()> {
-        let mut points: [Vec<*const ProgramRt>; AttachPoint::COUNT] = Default::default();
-        for o in objects {
-            for p in &o.programs {
-                // BEGIN and END run from attach and detach, not from hooks.
-                if matches!(p.attach.point, AttachPoint::Begin | AttachPoint::End) {
-                    continue;
-                }
-                let v = &mut points[p.attach.point.index()];
-                v.try_reserve(1).map_err(drop)?;
-                v.push(p as *const ProgramRt);
+        let mut entries = Vec::new();
+        let mut ranges = [(0u32, 0u32); AttachPoint::COUNT];
+        for point in AttachPoint::ALL {
+            // BEGIN and END run from attach and detach, not from hooks.
+            if matches!(point, AttachPoint::Begin | AttachPoint::End) {
+                continue;
             }
+            let start = entries.len() as u32;
+            for o in objects {
+                for p in o.programs.iter().filter(|p| p.attach.point == point) {
+                    entries.try_reserve(1).map_err(drop)?;
+                    entries.push(p.entry());
+                }
+            }
+            ranges[point.index()] = (start, entries.len() as u32);
         }
         let mut owners = Vec::new();
         owners.try_reserve_exact(objects.len()).map_err(drop)?;
         owners.extend(objects.iter().cloned());
         Ok(Box::new(Snapshot {
-            points,
+            ranges,
+            entries,
             _owners: owners,
         }))
     }
 
     /// The programs attached at `point`.
     #[inline(always)]
-    pub(crate) fn programs(&self, point: AttachPoint) -> impl Iterator<Item = &ProgramRt> {
-        // SAFETY: see the `Send` impl: the pointees live as long as `self`.
-        self.points[point.index()].iter().map(|p| unsafe { &**p })
+    pub(crate) fn programs(&self, point: AttachPoint) -> &[Entry] {
+        let (s, e) = self.ranges[point.index()];
+        self.entries.get(s as usize..e as usize).unwrap_or(&[])
     }
 }
 
@@ -367,7 +408,7 @@ fn publish(objects: &[Arc<LoadedObject>]) -> Result<(), ()> {
     for point in AttachPoint::ALL {
         // The flags are only a fast-path hint: a firing that sees a stale
         // flag finds the right programs in the snapshot anyway.
-        ARMED[point.index()].store(snap.programs(point).next().is_some(), SeqCst);
+        ARMED[point.index()].store(!snap.programs(point).is_empty(), SeqCst);
     }
     epoch::synchronize(p);
     if !old.is_null() {
