@@ -20,11 +20,13 @@ fn bytes(b: &[u8]) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// `capscope exec --engine interp --raw PATH ...`: these tests are about
+/// the reference interpreter (steps, traps on unverified programs), so they
+/// name it rather than rely on the default engine.
 fn exec(path: &PathBuf, extra: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("capscope")
         .expect("binary")
-        .arg("exec")
-        .arg("--raw")
+        .args(["exec", "--engine", "interp", "--raw"])
         .arg(path)
         .args(extra)
         .assert()
