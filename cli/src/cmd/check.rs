@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use capscope_lang::diag::termcolor::{ColorChoice, StandardStream};
-use capscope_lang::{Code, Diagnostic, ast::Span};
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFile;
 
 /// Where a script comes from: `-e PROGRAM` or a file.
 #[derive(clap::Args, Debug)]
@@ -78,25 +79,43 @@ pub fn compile_and_verify(name: &str, source: &str) -> anyhow::Result<Option<cap
     for p in &compiled.object.programs {
         if let Err(r) = capscope_verifier::verify(p, &compiled.object.maps, &Default::default()) {
             rejected = true;
-            let d = rejection(&p.name, &r);
-            capscope_lang::emit(&mut err, &[d], name, source)?;
+            emit_rejection(&mut err, name, source, &p.name, &r)?;
         }
     }
     Ok((!rejected).then_some(compiled))
 }
 
-/// A verifier rejection as a diagnostic on the script line that produced
-/// the instruction. The compiler should never produce such code, so this
-/// is reported as a compiler-side limit with the verifier's own words.
-fn rejection(program: &str, r: &capscope_verifier::Rejection) -> Diagnostic {
-    let span = r.span.map_or(Span::default(), |s| Span { start: s.start, end: s.end });
-    let mut d = Diagnostic::new(Code::ProgramTooLarge, span, format!("the verifier rejected `{program}`: [{}] {}", r.code, r.kind))
-        .label("the rejected instruction comes from here")
-        .note(r.headline());
+/// A verifier rejection, rendered with its own `V0xx` code on the script
+/// line that produced the instruction (the compiler should never produce
+/// such code, so this means a bug in one of the two; either way the user
+/// sees where).
+fn emit_rejection(
+    err: &mut StandardStream,
+    name: &str,
+    source: &str,
+    program: &str,
+    r: &capscope_verifier::Rejection,
+) -> anyhow::Result<()> {
+    let file = SimpleFile::new(name, source);
+    let span = r.span.map_or(0..0, |s| {
+        let (a, b) = (s.start as usize, s.end as usize);
+        if b <= source.len() && source.is_char_boundary(a) && source.is_char_boundary(b) && a <= b {
+            a..b
+        } else {
+            0..0
+        }
+    });
+    let mut notes = vec![format!("in the program for `{program}`: {}", r.headline())];
     if !r.state.regs.is_empty() {
-        d = d.note(format!("state: {}", r.state));
+        notes.push(format!("state: {}", r.state));
     }
-    d
+    let d = cs::Diagnostic::error()
+        .with_code(r.code.to_string())
+        .with_message(format!("the verifier rejects this probe: {}", r.kind))
+        .with_labels(vec![cs::Label::primary((), span).with_message(format!("instruction {} comes from here", r.insn))])
+        .with_notes(notes);
+    codespan_reporting::term::emit(err, &codespan_reporting::term::Config::default(), &file, &d)
+        .map_err(|e| anyhow::anyhow!("rendering the rejection: {e}"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
