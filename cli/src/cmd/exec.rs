@@ -20,7 +20,9 @@ use capscope_bytecode::insn::{InsnIdx, slots_from_bytes};
 use capscope_bytecode::interp::{self, Config, Exit, Trap};
 use capscope_bytecode::model::{DEFAULT_TIME_NS, EventState, ModelEnv};
 use capscope_bytecode::object::{AttachSpec, MapDef, ProbeObject, ProgramDef};
+use capscope_jit::host::HostError;
 
+use crate::cmd::exec_jit::{self, Emit};
 use crate::{mapspec, output};
 
 /// Run a program once on a synthetic event and print r0 and the maps.
@@ -55,8 +57,16 @@ pub struct Args {
     #[arg(long = "ctx", value_name = "FIELD=VALUE", value_parser = parse_ctx)]
     ctx: Vec<CtxSetting>,
     /// The engine that runs the program.
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    #[arg(long, value_enum, default_value_t = Engine::Jit)]
     engine: Engine,
+    /// Run the program N times on the same maps and print the mean ns per
+    /// run for the chosen engine (the maps show all N runs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    bench: Option<u64>,
+    /// Print the JIT's Cranelift IR (`clif`) or machine code (`asm`).
+    /// (JIT only.)
+    #[arg(long, value_enum, value_name = "clif|asm")]
+    emit: Option<Emit>,
     /// The most instructions the run may execute.
     #[arg(long, default_value_t = Config::default().fuel)]
     fuel: u64,
@@ -93,6 +103,8 @@ trapped (the message names the instruction); 2 on usage or I/O errors.";
 /// Which engine runs the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
+    /// Verified, then compiled to x86-64 by the JIT (capscope-jit).
+    Jit,
     /// The memory-checked reference interpreter.
     Interp,
 }
@@ -361,14 +373,20 @@ fn load_script(args: &Args) -> anyhow::Result<Result<Loaded, Rejected>> {
 
 /// The outcome of one run: the result and the environment afterwards.
 pub struct Execution {
-    /// r0 and steps, or the trap.
+    /// r0 and steps (0 for the JIT, which does not count them), or the trap.
     pub result: Result<Exit, Trap>,
     /// The maps, as the run left them.
     pub env: ModelEnv,
+    /// The engine that ran.
+    pub engine: Engine,
+    /// With `--bench N`: N and the mean nanoseconds per run.
+    pub bench: Option<(u64, f64)>,
 }
 
-/// Run program `program` of `obj` once over `ctx` with a fresh model
-/// environment for the object's maps.
+/// Run program `program` of `obj` `runs` times over `ctx` with a fresh
+/// model environment for the object's maps. The JIT verifies the program
+/// first and refuses it if the verifier does.
+#[allow(clippy::too_many_arguments)]
 pub fn execute(
     obj: &ProbeObject,
     program: usize,
@@ -376,16 +394,36 @@ pub fn execute(
     event: EventState,
     engine: Engine,
     cfg: &Config,
-) -> Execution {
+    runs: u64,
+    emit: Option<Emit>,
+) -> anyhow::Result<Result<Execution, HostError>> {
     let mut env = ModelEnv::new(&obj.maps, event);
+    let mut bench = None;
     let result = match (engine, obj.programs.get(program)) {
+        (Engine::Interp, Some(p)) if runs > 1 => {
+            let (result, ns) = exec_jit::bench_interp(p, &mut env, ctx, cfg, runs);
+            bench = Some((runs, ns));
+            result
+        }
         (Engine::Interp, Some(p)) => interp::run(&p.insns, ctx, &mut env, cfg),
+        (Engine::Jit, Some(p)) => match exec_jit::run(p, &mut env, ctx, emit, runs)? {
+            Ok(run) => {
+                bench = run.ns_per_run.map(|ns| (runs, ns));
+                Ok(Exit { r0: run.r0, steps: 0 })
+            }
+            Err(e) => return Ok(Err(e)),
+        },
         (_, None) => Err(Trap {
             at: InsnIdx(0),
             kind: interp::TrapKind::FellOffEnd,
         }),
     };
-    Execution { result, env }
+    Ok(Ok(Execution {
+        result,
+        env,
+        engine,
+        bench,
+    }))
 }
 
 /// The event the helpers see: the context header's CPU, task, thread and
@@ -426,15 +464,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fuel: args.fuel,
         ..Config::default()
     };
-    let mut exec = execute(
+    let exec = execute(
         &loaded.object,
         loaded.program,
         &ctx,
         event_for(&ctx, args.cpus),
         args.engine,
         &cfg,
-    );
-    report(&loaded, &mut exec)
+        args.bench.unwrap_or(1),
+        args.emit,
+    )?;
+    match exec {
+        Ok(mut exec) => report(&loaded, &mut exec),
+        Err(e) => {
+            // Only verified programs may run natively.
+            eprintln!("error: {}: the JIT cannot run it: {e}", loaded.source);
+            if matches!(e, HostError::Rejected(_)) {
+                eprintln!("  (`--engine interp` runs unverified programs, memory-checked)");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Print the result, carry out a compiled object's records, and print the
@@ -454,7 +504,19 @@ pub fn report(loaded: &Loaded, exec: &mut Execution) -> anyhow::Result<ExitCode>
                 &mut out,
                 format_args!("r0 = {} ({:#x}{extra})", exit.r0, exit.r0),
             )?;
-            writeln_ok(&mut out, format_args!("steps = {}", exit.steps))?;
+            if exec.engine == Engine::Interp {
+                writeln_ok(&mut out, format_args!("steps = {}", exit.steps))?;
+            }
+            if let Some((runs, ns)) = exec.bench {
+                let engine = match exec.engine {
+                    Engine::Jit => "jit",
+                    Engine::Interp => "interp",
+                };
+                writeln_ok(
+                    &mut out,
+                    format_args!("{ns:.1} ns per run ({engine}, mean of {runs} runs)"),
+                )?;
+            }
             ExitCode::SUCCESS
         }
         Err(trap) => {

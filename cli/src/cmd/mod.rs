@@ -5,5 +5,6 @@ pub mod check;
 pub mod boot;
 pub mod disasm;
 pub mod exec;
+pub mod exec_jit;
 pub mod list;
 pub mod verify;
