@@ -262,6 +262,18 @@ fn pathological_nesting_and_length_do_not_overflow_the_stack() {
         "BEGIN { for ($i : 0..256) { for ($j : 0..256) { @x = count(); } } }".to_string(),
         format!("BEGIN {{ {} }}", "@x = count(); ".repeat(5_000)),
         "x".repeat(2 << 20),
+        format!(
+            "BEGIN {{ @m[{}] = 1; }}",
+            vec![format!("\"{}\"", "s".repeat(200)); 200].join(", ")
+        ),
+        format!(
+            "BEGIN {{ @m = ({}); }}",
+            vec![format!("\"{}\"", "s".repeat(200)); 200].join(", ")
+        ),
+        format!(
+            "BEGIN {{ $t = ({}); @m[$t] = $t; }}",
+            vec!["comm"; 40].join(", ")
+        ),
     ];
     // Run on a thread with the default test stack, as the CLI's main thread
     // would have more.

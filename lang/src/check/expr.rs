@@ -16,6 +16,9 @@ pub(super) const BUILTINS: &[&str] = &[
     "task", "pid", "tid", "cpu", "nsecs", "comm", "probe", "ustack", "kstack", "retval", "args",
 ];
 
+/// Largest tuple, in bytes: values are built on the 512-byte stack.
+const MAX_VALUE: u32 = 256;
+
 /// Longest string literal, in bytes.
 const MAX_STR: usize = 200;
 
@@ -170,6 +173,18 @@ impl Checker {
                     }
                 }
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
+                if ty.size() > MAX_VALUE {
+                    let d = Diagnostic::new(
+                        Code::StackExhausted,
+                        span,
+                        format!("this tuple takes {} bytes", ty.size()),
+                    )
+                    .label(format!(
+                        "values are built on the stack and may take at most {MAX_VALUE} bytes"
+                    ));
+                    self.err(d);
+                    return poison(span);
+                }
                 TExpr {
                     kind: TKind::Tuple(items),
                     ty,

@@ -131,6 +131,11 @@ pub fn lower(ck: &Checked) -> Result<Lowered, Vec<Diagnostic>> {
             );
         }
     }
+    // Offsets into keys and values are 16-bit; do not lower code for maps
+    // whose layout is already known not to fit.
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut programs = Vec::new();
     for probe in &ck.probes {
         for point in &probe.points {
