@@ -220,7 +220,7 @@ fn bench(c: &mut Criterion) {
     };
     eprintln!(
         "min-of-rounds nothing attached: {:.2} ns",
-        min_ns(unarmed, 1_000_000, 50)
+        min_ns(unarmed, 200_000, 200)
     );
 
     // Nothing attached anywhere near this point.
@@ -249,7 +249,7 @@ fn bench(c: &mut Criterion) {
     .expect("native load");
     eprintln!(
         "min-of-rounds native empty function: {:.2} ns",
-        min_ns(syscall, 1_000_000, 50)
+        min_ns(syscall, 200_000, 200)
     );
     let mut i = 0u64;
     g.bench_function("native empty function", |b| {
@@ -278,7 +278,7 @@ fn bench(c: &mut Criterion) {
         let id = load_jit(&object(maps, text));
         eprintln!(
             "min-of-rounds {name}: {:.2} ns",
-            min_ns(syscall, 1_000_000, 50)
+            min_ns(syscall, 200_000, 200)
         );
         let mut i = 0u64;
         g.bench_function(name, |b| {
