@@ -16,7 +16,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-const SCRIPT: &str = "syscall:enter { @[args.nr] = count(); @s = sum(args.arg0); @h = hist(args.arg0); }";
+const SCRIPT: &str =
+    "syscall:enter { @[args.nr] = count(); @s = sum(args.arg0); @h = hist(args.arg0); }";
 
 #[test]
 fn jit_is_the_default_and_agrees_with_the_interpreter() {
@@ -27,7 +28,11 @@ fn jit_is_the_default_and_agrees_with_the_interpreter() {
         run(&[&["exec", "-e", SCRIPT, "--engine", "interp"][..], &ctx].concat());
     assert_eq!(code, 0, "{err}");
     // Same r0 and maps; only the interpreter counts steps.
-    let without_steps: String = interp.lines().filter(|l| !l.starts_with("steps = ")).map(|l| format!("{l}\n")).collect();
+    let without_steps: String = interp
+        .lines()
+        .filter(|l| !l.starts_with("steps = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(jit, without_steps);
     assert!(jit.contains("@s: 1000"), "{jit}");
 }
@@ -35,10 +40,20 @@ fn jit_is_the_default_and_agrees_with_the_interpreter() {
 #[test]
 fn bench_prints_ns_per_run_and_runs_n_times() {
     for engine in ["jit", "interp"] {
-        let (code, out, err) =
-            run(&["exec", "-e", "BEGIN { @c = count(); }", "--engine", engine, "--bench", "50"]);
+        let (code, out, err) = run(&[
+            "exec",
+            "-e",
+            "BEGIN { @c = count(); }",
+            "--engine",
+            engine,
+            "--bench",
+            "50",
+        ]);
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains(&format!(" ns per run ({engine}, mean of 50 runs)")), "{out}");
+        assert!(
+            out.contains(&format!(" ns per run ({engine}, mean of 50 runs)")),
+            "{out}"
+        );
         assert!(out.contains("@c: 50"), "{out}");
     }
     let (code, _, err) = run(&["exec", "-e", "BEGIN { @c = count(); }", "--bench", "0"]);
@@ -49,7 +64,10 @@ fn bench_prints_ns_per_run_and_runs_n_times() {
 fn emit_shows_ir_and_machine_code() {
     let (code, out, err) = run(&["exec", "-e", "BEGIN { @c = count(); }", "--emit", "clif"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("function") && out.contains("call_indirect"), "{out}");
+    assert!(
+        out.contains("function") && out.contains("call_indirect"),
+        "{out}"
+    );
     let (code, out, err) = run(&["exec", "-e", "BEGIN { @c = count(); }", "--emit", "asm"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("call") && out.contains("ret"), "{out}");
@@ -60,13 +78,22 @@ fn unverified_raw_programs_are_refused_by_the_jit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.bin");
     // r0 = r2 (never written); exit
-    std::fs::write(&path, [0xbf, 0x20, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    std::fs::write(
+        &path,
+        [0xbf, 0x20, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
+    )
+    .unwrap();
     let p = path.to_str().unwrap();
     let (code, _, err) = run(&["exec", "--raw", p, "--attach", "BEGIN"]);
     assert_eq!(code, 1);
-    assert!(err.contains("the JIT cannot run it") && err.contains("--engine interp"), "{err}");
+    assert!(
+        err.contains("the JIT cannot run it") && err.contains("--engine interp"),
+        "{err}"
+    );
     // The interpreter runs it and traps on the read.
-    let (code, _, err) = run(&["exec", "--raw", p, "--attach", "BEGIN", "--engine", "interp"]);
+    let (code, _, err) = run(&[
+        "exec", "--raw", p, "--attach", "BEGIN", "--engine", "interp",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("r2"), "{err}");
 }

@@ -38,26 +38,51 @@ fn prologue() -> Vec<Insn> {
     let mut out = Vec::new();
     for i in 0..10u8 {
         let v = 0x0101_0101_0101_0101u64.wrapping_mul(u64::from(i) + 1) ^ 0x8000_0000;
-        out.push(Insn { code: 0x18, dst: i, src: 0, off: 0, imm: v as u32 as i32 });
-        out.push(Insn { code: 0, dst: 0, src: 0, off: 0, imm: (v >> 32) as u32 as i32 });
+        out.push(Insn {
+            code: 0x18,
+            dst: i,
+            src: 0,
+            off: 0,
+            imm: v as u32 as i32,
+        });
+        out.push(Insn {
+            code: 0,
+            dst: 0,
+            src: 0,
+            off: 0,
+            imm: (v >> 32) as u32 as i32,
+        });
     }
     for k in 1..=8i16 {
-        out.push(Insn { code: 0x7b, dst: 10, src: (k % 10) as u8, off: -8 * k, imm: 0 });
+        out.push(Insn {
+            code: 0x7b,
+            dst: 10,
+            src: (k % 10) as u8,
+            off: -8 * k,
+            imm: 0,
+        });
     }
     out
 }
 
 fuzz_target!(|data: &[u8]| {
     let whole = data.len() / 8 * 8;
-    let Ok(body) = slots_from_bytes(&data[..whole]) else { return };
+    let Ok(body) = slots_from_bytes(&data[..whole]) else {
+        return;
+    };
     if body.is_empty() || body.len() > 512 {
         return;
     }
     let mut slots = prologue();
     slots.extend(body);
     let maps = maps();
-    let opts = Options { max_steps: 200_000, ..Options::default() };
-    let Ok(verified) = verify_insns(&slots, AttachPoint::Begin, &maps, &opts) else { return };
+    let opts = Options {
+        max_steps: 200_000,
+        ..Options::default()
+    };
+    let Ok(verified) = verify_insns(&slots, AttachPoint::Begin, &maps, &opts) else {
+        return;
+    };
     let ctx = vec![0u8; AttachPoint::Begin.context_size()];
     let mut ienv = ModelEnv::new(&maps, EventState::default());
     let exit = match interp::run(&slots, &ctx, &mut ienv, &Config::default()) {
@@ -87,5 +112,9 @@ fuzz_target!(|data: &[u8]| {
         unsafe { prog.call(ctx.as_ptr()) }
     };
     assert_eq!(exit.r0, r0, "r0 differs (interpreter, JIT)");
-    assert_eq!(ienv.snapshot(), jenv.snapshot(), "maps or ring buffers differ");
+    assert_eq!(
+        ienv.snapshot(),
+        jenv.snapshot(),
+        "maps or ring buffers differ"
+    );
 });

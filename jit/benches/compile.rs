@@ -21,15 +21,62 @@ pub fn fifty() -> Vec<Op> {
     let mut ops = ctx_arith();
     ops.pop(); // exit
     ops.extend([
-        Op::Alu { width: Width::W64, op: AluOp::Xor, dst: r(0), src: Operand::Reg(r(6)) },
-        Op::Jmp { width: Width::W64, cond: JmpCond::Sgt, dst: r(0), src: Operand::Imm(1000), off: 2 },
-        Op::Alu { width: Width::W32, op: AluOp::Mul, dst: r(0), src: Operand::Imm(7) },
-        Op::Alu { width: Width::W64, op: AluOp::Div, dst: r(0), src: Operand::Reg(r(3)) },
-        Op::Store { size: Size::DW, dst: r(10), off: -24, src: Operand::Reg(r(0)) },
-        Op::Load { size: Size::W, signed: false, dst: r(7), src: r(10), off: -24 },
-        Op::Alu { width: Width::W64, op: AluOp::Add, dst: r(7), src: Operand::Reg(r(4)) },
-        Op::Alu { width: Width::W64, op: AluOp::Lsh, dst: r(7), src: Operand::Imm(3) },
-        Op::Alu { width: Width::W64, op: AluOp::Mov, dst: r(1), src: Operand::Reg(r(1)) },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Xor,
+            dst: r(0),
+            src: Operand::Reg(r(6)),
+        },
+        Op::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Sgt,
+            dst: r(0),
+            src: Operand::Imm(1000),
+            off: 2,
+        },
+        Op::Alu {
+            width: Width::W32,
+            op: AluOp::Mul,
+            dst: r(0),
+            src: Operand::Imm(7),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Div,
+            dst: r(0),
+            src: Operand::Reg(r(3)),
+        },
+        Op::Store {
+            size: Size::DW,
+            dst: r(10),
+            off: -24,
+            src: Operand::Reg(r(0)),
+        },
+        Op::Load {
+            size: Size::W,
+            signed: false,
+            dst: r(7),
+            src: r(10),
+            off: -24,
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Add,
+            dst: r(7),
+            src: Operand::Reg(r(4)),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Lsh,
+            dst: r(7),
+            src: Operand::Imm(3),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Mov,
+            dst: r(1),
+            src: Operand::Reg(r(1)),
+        },
     ]);
     ops.extend(count());
     ops
@@ -49,13 +96,21 @@ fn compile_times(c: &mut Criterion) {
         let facts = Facts::conservative(slots.len());
         let env = model(if *name == "hist" { "hist" } else { "count" });
         let linker = ModelLinker(&env);
-        let opts = Options { verify_clif: false, ..Options::host() };
+        let opts = Options {
+            verify_clif: false,
+            ..Options::host()
+        };
         g.bench_function(format!("{name}/{}-slots/fresh", slots.len()), |b| {
-            b.iter(|| capscope_jit::compile(&slots, &facts, &linker, &mut HostCodeMemory, &opts).unwrap())
+            b.iter(|| {
+                capscope_jit::compile(&slots, &facts, &linker, &mut HostCodeMemory, &opts).unwrap()
+            })
         });
         let mut jit = Jit::new(&opts).unwrap();
         g.bench_function(format!("{name}/{}-slots/reused", slots.len()), |b| {
-            b.iter(|| jit.compile(&slots, &facts, &linker, &mut HostCodeMemory).unwrap())
+            b.iter(|| {
+                jit.compile(&slots, &facts, &linker, &mut HostCodeMemory)
+                    .unwrap()
+            })
         });
     }
     g.finish();

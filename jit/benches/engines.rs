@@ -60,7 +60,10 @@ impl BenchEnv for capscope_bytecode::model::ModelEnv {
 
 impl BenchEnv for FastEnv {
     fn linker(&self, inline_arrays: bool) -> Box<dyn Linker + '_> {
-        Box::new(FastLinker { env: self, inline_arrays })
+        Box::new(FastLinker {
+            env: self,
+            inline_arrays,
+        })
     }
     fn interp_env(&mut self) -> &mut dyn Env {
         self
@@ -78,8 +81,14 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
     let slots = slots(&s.ops);
     let facts = Facts::conservative(slots.len());
     let compile = |linker: &dyn Linker| {
-        capscope_jit::compile(&slots, &facts, linker, &mut HostCodeMemory, &Options::host())
-            .unwrap()
+        capscope_jit::compile(
+            &slots,
+            &facts,
+            linker,
+            &mut HostCodeMemory,
+            &Options::host(),
+        )
+        .unwrap()
     };
     let prog = compile(&*env.linker(false));
     // The same program with array lookups inlined (only hist has one).
@@ -108,13 +117,18 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
                 (s.native)(&ctx, s.handle, &s.helpers),
             ]
         };
-        assert_eq!(got, [want; 5], "{group}: jit, inlined, rbpf-jit, rbpf-interp, native");
+        assert_eq!(
+            got, [want; 5],
+            "{group}: jit, inlined, rbpf-jit, rbpf-interp, native"
+        );
 
         g.bench_function("native", |b| {
             b.iter(|| (s.native)(opaque(&ctx), black_box(s.handle), &s.helpers))
         });
         // SAFETY (all JIT calls below): as above.
-        g.bench_function("capscope-jit", |b| b.iter(|| unsafe { prog.call(black_box(p)) }));
+        g.bench_function("capscope-jit", |b| {
+            b.iter(|| unsafe { prog.call(black_box(p)) })
+        });
         if let Some(inl) = &inlined {
             g.bench_function("capscope-jit-inline-array", |b| {
                 b.iter(|| unsafe { inl.call(black_box(p)) })
@@ -133,7 +147,11 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
     });
     g.bench_function("capscope-interp-trusted", |b| {
         // SAFETY: the program is correct for this context and maps.
-        b.iter(|| unsafe { iprog.run_trusted(black_box(&bytes), ienv, &cfg) }.unwrap().r0)
+        b.iter(|| {
+            unsafe { iprog.run_trusted(black_box(&bytes), ienv, &cfg) }
+                .unwrap()
+                .r0
+        })
     });
     g.finish();
 }
@@ -141,20 +159,40 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
 fn with_model(c: &mut Criterion, name: &str, ops: Vec<Op>, native: Native) {
     let mut env = model(name);
     let handle = env.handle(MapIdx(0)).unwrap();
-    let s = Setup { name, ops, native, helpers: MODEL_HELPERS, handle, fast: false };
+    let s = Setup {
+        name,
+        ops,
+        native,
+        helpers: MODEL_HELPERS,
+        handle,
+        fast: false,
+    };
     bench_engines(c, &format!("{name}/model"), &s, &mut env);
 }
 
 fn with_fast(c: &mut Criterion, name: &str, ops: Vec<Op>, native: Native) {
     let mut env = FastEnv::new(&maps_for(name));
     let handle = env.handle(MapIdx(0)).unwrap();
-    let s = Setup { name, ops, native, helpers: FAST_HELPERS, handle, fast: true };
-    let group = if name == "ctx_arith" { name.to_string() } else { format!("{name}/fast") };
+    let s = Setup {
+        name,
+        ops,
+        native,
+        helpers: FAST_HELPERS,
+        handle,
+        fast: true,
+    };
+    let group = if name == "ctx_arith" {
+        name.to_string()
+    } else {
+        format!("{name}/fast")
+    };
     bench_engines(c, &group, &s, &mut env);
 }
 
 fn engines(c: &mut Criterion) {
-    with_fast(c, "ctx_arith", ctx_arith(), |ctx, _, _| ctx_arith_native(ctx));
+    with_fast(c, "ctx_arith", ctx_arith(), |ctx, _, _| {
+        ctx_arith_native(ctx)
+    });
     with_fast(c, "count", count(), count_native);
     with_fast(c, "hist", hist(), hist_native);
     with_fast(c, "predicate", predicate(), predicate_native);

@@ -114,7 +114,10 @@ impl fmt::Display for JitError {
                 write!(f, "instruction {at}: jump target outside the program")
             }
             JitError::FallsOffEnd { at } => {
-                write!(f, "instruction {at}: control falls off the end of the program")
+                write!(
+                    f,
+                    "instruction {at}: control falls off the end of the program"
+                )
             }
             JitError::CallDepth { at } => write!(
                 f,

@@ -5,8 +5,8 @@ use alloc::format;
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 
-use crate::error::{JitError, Result};
 use crate::Options;
+use crate::error::{JitError, Result};
 
 /// Optional x86-64 extensions the generated code may use.
 ///

@@ -57,9 +57,9 @@ use alloc::string::ToString;
 
 use capscope_bytecode::insn::Insn;
 use capscope_verifier::Facts;
+use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 
 pub use error::{JitError, Result, Unsupported};
@@ -171,7 +171,10 @@ impl Jit {
             &self.opts,
             self.isa.frontend_config(),
         )?;
-        let clif = self.opts.emit_clif.then(|| self.ctx.func.display().to_string());
+        let clif = self
+            .opts
+            .emit_clif
+            .then(|| self.ctx.func.display().to_string());
         self.ctx.set_disasm(self.opts.emit_asm);
         let compiled = self
             .ctx

@@ -109,12 +109,23 @@ fn array_lookups_inline_to_bounds_check_and_address() {
     // key at fp-4; r0 = lookup ? *r0 : 999
     let prog = |key: i32| {
         vec![
-            Op::Store { size: Size::W, dst: Reg::FP, off: -4, src: imm(key) },
+            Op::Store {
+                size: Size::W,
+                dst: Reg::FP,
+                off: -4,
+                src: imm(key),
+            },
             map(1, 0),
             alu64(AluOp::Mov, 2, reg(10)),
             alu64(AluOp::Add, 2, imm(-4)),
             Op::Call(CallTarget::Helper(id::MAP_LOOKUP_ELEM)),
-            jmp(Width::W64, capscope_bytecode::insn::JmpCond::Eq, 0, imm(0), 2),
+            jmp(
+                Width::W64,
+                capscope_bytecode::insn::JmpCond::Eq,
+                0,
+                imm(0),
+                2,
+            ),
             ldx(Size::DW, 0, 0, 0),
             Op::Exit,
             mov64(0, 999),
@@ -127,7 +138,10 @@ fn array_lookups_inline_to_bounds_check_and_address() {
     assert_eq!(run_linked(&prog(4), &linker), 999);
     assert_eq!(run_linked(&prog(-1), &linker), 999);
     // With inlining off, the (missing) helper is needed.
-    let opts = Options { inline_array_lookups: false, ..Options::default() };
+    let opts = Options {
+        inline_array_lookups: false,
+        ..Options::default()
+    };
     assert!(compile_with(&prog(0), None, &linker, &opts).is_err());
 }
 

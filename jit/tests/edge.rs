@@ -5,9 +5,7 @@
 
 mod common;
 
-use capscope_bytecode::insn::{
-    AluOp, AtomicOp, JmpCond, Op, Reg, Size, SwapOrder, Width,
-};
+use capscope_bytecode::insn::{AluOp, AtomicOp, JmpCond, Op, Reg, Size, SwapOrder, Width};
 use common::*;
 
 fn exit() -> Op {
@@ -45,7 +43,11 @@ fn division_by_zero_gives_rfc_results() {
     ] {
         assert_eq!(bin64(op, a, 0), want64, "{op:?} reg");
         assert_eq!(bin64k(op, a, 0), want64, "{op:?} imm");
-        assert_eq!(bin32(op, a, DIRTY), want32, "{op:?} reg32 (high half ignored)");
+        assert_eq!(
+            bin32(op, a, DIRTY),
+            want32,
+            "{op:?} reg32 (high half ignored)"
+        );
         assert_eq!(bin32k(op, a, 0), want32, "{op:?} imm32");
     }
 }
@@ -66,7 +68,10 @@ fn signed_overflow_wraps_instead_of_trapping() {
     assert_eq!(bin64(AluOp::SDiv, (-7i64) as u64, 2), (-3i64) as u64);
     assert_eq!(bin64(AluOp::SMod, (-7i64) as u64, 2), (-1i64) as u64);
     assert_eq!(bin64k(AluOp::SMod, 7, -2), 1);
-    assert_eq!(bin32k(AluOp::SDiv, (-7i32) as u32 as u64, 2), (-3i32) as u32 as u64);
+    assert_eq!(
+        bin32k(AluOp::SDiv, (-7i32) as u32 as u64, 2),
+        (-3i32) as u32 as u64
+    );
     // Unsigned division by a negative immediate divides by its 64-bit
     // sign extension.
     assert_eq!(bin64k(AluOp::Div, u64::MAX, -1), 1);
@@ -101,17 +106,39 @@ fn alu32_wraps_and_zero_extends() {
     assert_eq!(bin64k(AluOp::And, u64::MAX, -16), !15);
     assert_eq!(bin64(AluOp::Mul, 1 << 63, 2), 0);
     assert_eq!(
-        run(&[lddw(0, 5 | DIRTY), Op::Neg { width: Width::W32, dst: Reg::R0 }, exit()]),
+        run(&[
+            lddw(0, 5 | DIRTY),
+            Op::Neg {
+                width: Width::W32,
+                dst: Reg::R0
+            },
+            exit()
+        ]),
         0xffff_fffb
     );
     assert_eq!(
-        run(&[mov64(0, i32::MIN), Op::Neg { width: Width::W64, dst: Reg::R0 }, exit()]),
+        run(&[
+            mov64(0, i32::MIN),
+            Op::Neg {
+                width: Width::W64,
+                dst: Reg::R0
+            },
+            exit()
+        ]),
         1 << 31
     );
 }
 
 fn swap(order: SwapOrder, bits: u8, v: u64) -> u64 {
-    run(&[lddw(0, v), Op::Swap { order, dst: Reg::R0, bits }, exit()])
+    run(&[
+        lddw(0, v),
+        Op::Swap {
+            order,
+            dst: Reg::R0,
+            bits,
+        },
+        exit(),
+    ])
 }
 
 #[test]
@@ -132,7 +159,12 @@ fn movsx(width: Width, bits: u8, v: u64) -> u64 {
     run(&[
         lddw(1, v),
         lddw(0, DIRTY),
-        Op::MovSx { width, dst: Reg::R0, src: Reg::R1, bits },
+        Op::MovSx {
+            width,
+            dst: Reg::R0,
+            src: Reg::R1,
+            bits,
+        },
         exit(),
     ])
 }
@@ -158,7 +190,13 @@ fn sign_extension() {
         let got = run(&[
             mov64(1, -16),
             stx(Size::DW, 10, -8, 1),
-            Op::Load { size, signed, dst: Reg::R0, src: Reg::FP, off: -8 },
+            Op::Load {
+                size,
+                signed,
+                dst: Reg::R0,
+                src: Reg::FP,
+                off: -8,
+            },
             exit(),
         ]);
         assert_eq!(got, want, "{size:?} signed={signed}");
@@ -170,14 +208,29 @@ fn stores_truncate_and_immediates_sign_extend() {
     let got = run(&[
         lddw(1, u64::MAX),
         stx(Size::DW, 10, -8, 1),
-        Op::Store { size: Size::H, dst: Reg::FP, off: -6, src: imm(0x1234_5678) },
-        Op::Store { size: Size::B, dst: Reg::FP, off: -8, src: imm(0) },
+        Op::Store {
+            size: Size::H,
+            dst: Reg::FP,
+            off: -6,
+            src: imm(0x1234_5678),
+        },
+        Op::Store {
+            size: Size::B,
+            dst: Reg::FP,
+            off: -8,
+            src: imm(0),
+        },
         ldx(Size::DW, 0, 10, -8),
         exit(),
     ]);
     assert_eq!(got, 0xffff_ffff_5678_ff00);
     let got = run(&[
-        Op::Store { size: Size::DW, dst: Reg::FP, off: -16, src: imm(-2) },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -16,
+            src: imm(-2),
+        },
         ldx(Size::DW, 0, 10, -16),
         exit(),
     ]);
@@ -188,7 +241,12 @@ fn stores_truncate_and_immediates_sign_extend() {
 fn context_loads_read_the_real_context() {
     let ctx: Vec<u8> = (0u8..32).collect();
     let got = run_ctx(
-        &[ldx(Size::W, 0, 1, 4), ldx(Size::B, 2, 1, 31), alu64(AluOp::Add, 0, reg(2)), exit()],
+        &[
+            ldx(Size::W, 0, 1, 4),
+            ldx(Size::B, 2, 1, 31),
+            alu64(AluOp::Add, 0, reg(2)),
+            exit(),
+        ],
         &ctx,
     );
     assert_eq!(got, 0x0706_0504 + 31);
@@ -203,7 +261,13 @@ fn atomic(size: Size, op: AtomicOp, init: u64, src: u64, r0: u64) -> (u64, u64, 
             stx(Size::DW, 10, -8, 2),
             lddw(1, src),
             lddw(0, r0),
-            Op::Atomic { size, op, dst: Reg::FP, off: -8, src: Reg::R1 },
+            Op::Atomic {
+                size,
+                op,
+                dst: Reg::FP,
+                off: -8,
+                src: Reg::R1,
+            },
             match out {
                 0 => ldx(Size::DW, 0, 10, -8),
                 1 => alu64(AluOp::Mov, 0, reg(0)),
@@ -245,7 +309,13 @@ fn atomics_are_exact() {
     // 32-bit: only the low word changes; fetched values zero-extend.
     let hi = 0x1111_1111_0000_0000;
     assert_eq!(
-        atomic(Size::W, AtomicOp::Add { fetch: true }, hi | 0xffff_ffff, 1, 9),
+        atomic(
+            Size::W,
+            AtomicOp::Add { fetch: true },
+            hi | 0xffff_ffff,
+            1,
+            9
+        ),
         (hi, 9, 0xffff_ffff)
     );
     assert_eq!(

@@ -28,7 +28,10 @@ fn malformed_programs_are_errors() {
         .unwrap_err(),
         JitError::Empty
     );
-    let bad = [Insn { code: 0xff, ..Insn::default() }];
+    let bad = [Insn {
+        code: 0xff,
+        ..Insn::default()
+    }];
     assert!(matches!(
         capscope_jit::compile(
             &bad,
@@ -51,35 +54,67 @@ fn malformed_programs_are_errors() {
     ));
     assert!(matches!(err(&[mov64(0, 1)]), JitError::FallsOffEnd { .. }));
     assert!(matches!(
-        err(&[Op::Ja { off: 5, long: false }, Op::Exit]),
+        err(&[
+            Op::Ja {
+                off: 5,
+                long: false
+            },
+            Op::Exit
+        ]),
         JitError::BadJump { .. }
     ));
     // A jump into the second half of an lddw.
     assert!(matches!(
-        err(&[Op::Ja { off: 1, long: false }, lddw(0, 1), Op::Exit]),
+        err(&[
+            Op::Ja {
+                off: 1,
+                long: false
+            },
+            lddw(0, 1),
+            Op::Exit
+        ]),
         JitError::BadJump { .. }
     ));
     assert!(matches!(
         err(&[Op::Call(CallTarget::Helper(HelperId(1))), Op::Exit]),
-        JitError::UnknownHelper { helper: HelperId(1), .. }
+        JitError::UnknownHelper {
+            helper: HelperId(1),
+            ..
+        }
     ));
     assert!(matches!(
         err(&[
-            Op::LoadImm64 { kind: LoadImmKind::Map, dst: r(1), imm_lo: 3, imm_hi: 0 },
+            Op::LoadImm64 {
+                kind: LoadImmKind::Map,
+                dst: r(1),
+                imm_lo: 3,
+                imm_hi: 0
+            },
             Op::Exit
         ]),
         JitError::UnknownMap { map: MapIdx(3), .. }
     ));
     assert!(matches!(
         err(&[
-            Op::LoadImm64 { kind: LoadImmKind::MapValue, dst: r(1), imm_lo: 0, imm_hi: 0 },
+            Op::LoadImm64 {
+                kind: LoadImmKind::MapValue,
+                dst: r(1),
+                imm_lo: 0,
+                imm_hi: 0
+            },
             Op::Exit
         ]),
-        JitError::Unsupported { what: Unsupported::LoadImmKind, .. }
+        JitError::Unsupported {
+            what: Unsupported::LoadImmKind,
+            ..
+        }
     ));
     assert!(matches!(
         err(&[Op::Call(CallTarget::Btf(7)), Op::Exit]),
-        JitError::Unsupported { what: Unsupported::BtfCall, .. }
+        JitError::Unsupported {
+            what: Unsupported::BtfCall,
+            ..
+        }
     ));
     // Self-recursion unrolls until the depth limit.
     assert!(matches!(
@@ -90,12 +125,18 @@ fn malformed_programs_are_errors() {
 
 #[test]
 fn too_large_programs_are_errors() {
-    let opts = Options { max_insns: 100, ..Options::default() };
+    let opts = Options {
+        max_insns: 100,
+        ..Options::default()
+    };
     let mut ops = vec![mov64(0, 0); 100];
     ops.push(Op::Exit);
     assert_eq!(
         compile_with(&ops, None, &no_links(), &opts).unwrap_err(),
-        JitError::TooLarge { insns: 101, max: 100 }
+        JitError::TooLarge {
+            insns: 101,
+            max: 100
+        }
     );
     // Inlining counts every copy: 4 calls of a 30-instruction function.
     let mut ops = vec![Op::Call(CallTarget::Local(4)); 4];
@@ -123,7 +164,10 @@ fn facts_drop_decided_branches() {
     let mut facts = Facts::conservative(ops.len());
     facts.insns[1].branch = Branch::AlwaysTaken;
     facts.insns[2].reachable = false;
-    let opts = Options { emit_clif: true, ..Options::default() };
+    let opts = Options {
+        emit_clif: true,
+        ..Options::default()
+    };
     let p = compile_with(&ops, Some(facts), &no_links(), &opts).unwrap();
     // SAFETY: the program only moves constants.
     assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, 1);
@@ -141,7 +185,11 @@ fn facts_drop_decided_branches() {
 #[test]
 fn emit_texts_show_ir_and_machine_code() {
     let ops = [mov64(0, 3), alu64(AluOp::Add, 0, reg(1)), Op::Exit];
-    let opts = Options { emit_clif: true, emit_asm: true, ..Options::default() };
+    let opts = Options {
+        emit_clif: true,
+        emit_asm: true,
+        ..Options::default()
+    };
     let p = compile_with(&ops, None, &no_links(), &opts).unwrap();
     let clif = p.clif().unwrap();
     assert!(clif.contains("function") && clif.contains("iadd"), "{clif}");
@@ -158,16 +206,36 @@ fn one_jit_compiles_many_programs() {
     for k in 0..20 {
         let s = slots(&[mov64(0, k), Op::Exit]);
         let p = jit
-            .compile(&s, &Facts::conservative(s.len()), &no_links(), &mut HostCodeMemory)
+            .compile(
+                &s,
+                &Facts::conservative(s.len()),
+                &no_links(),
+                &mut HostCodeMemory,
+            )
             .unwrap();
         // SAFETY: constant program.
         assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, k as u64);
     }
     // An error leaves the compiler usable.
     let bad = slots(&[mov64(0, 1)]);
-    assert!(jit.compile(&bad, &Facts::conservative(1), &no_links(), &mut HostCodeMemory).is_err());
+    assert!(
+        jit.compile(
+            &bad,
+            &Facts::conservative(1),
+            &no_links(),
+            &mut HostCodeMemory
+        )
+        .is_err()
+    );
     let s = slots(&[mov64(0, 5), Op::Exit]);
-    let p = jit.compile(&s, &Facts::conservative(2), &no_links(), &mut HostCodeMemory).unwrap();
+    let p = jit
+        .compile(
+            &s,
+            &Facts::conservative(2),
+            &no_links(),
+            &mut HostCodeMemory,
+        )
+        .unwrap();
     // SAFETY: constant program.
     assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, 5);
 }

@@ -49,7 +49,10 @@ fn verified_programs_run_against_their_environment() {
     let slots = assemble(COUNT_BY_TASK).unwrap();
     let point = AttachPoint::SyscallEnter;
     let mut env = ModelEnv::new(&maps(), EventState::default());
-    let opts = Options { emit_asm: true, ..Options::default() };
+    let opts = Options {
+        emit_asm: true,
+        ..Options::default()
+    };
     let prog = HostProgram::compile(&slots, point, &env, &opts).unwrap();
     assert!(prog.program().asm().is_some());
     let mut ctx = vec![0u8; point.context_size()];
@@ -65,7 +68,10 @@ fn verified_programs_run_against_their_environment() {
     let mut runner = prog.runner(&ctx, &mut env).unwrap();
     assert_eq!(runner.run(), 7);
     drop(runner);
-    assert_eq!(env.snapshot().maps[0].entries[0].values[0], 4u64.to_le_bytes());
+    assert_eq!(
+        env.snapshot().maps[0].entries[0].values[0],
+        4u64.to_le_bytes()
+    );
 }
 
 #[test]

@@ -44,8 +44,7 @@ fn probe_library_agrees_on_both_engines() {
                 .unwrap_or_else(|r| panic!("{name} {}: rejected: {r}", prog.name));
             for seed in [0u8, 1, 7] {
                 let ctx = context(point.context_size(), seed);
-                if let Err(trap) =
-                    differential(&prog.insns, Some(&verified.facts), &obj.maps, &ctx)
+                if let Err(trap) = differential(&prog.insns, Some(&verified.facts), &obj.maps, &ctx)
                 {
                     panic!("{name} {}: the interpreter trapped: {trap:?}", prog.name);
                 }
@@ -53,5 +52,9 @@ fn probe_library_agrees_on_both_engines() {
             programs += 1;
         }
     }
-    assert!(programs >= scripts.len(), "{programs} programs in {} scripts", scripts.len());
+    assert!(
+        programs >= scripts.len(),
+        "{programs} programs in {} scripts",
+        scripts.len()
+    );
 }

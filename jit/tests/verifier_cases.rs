@@ -32,7 +32,9 @@ fn parse(text: &str) -> Case {
         code: code.to_string(),
     };
     for line in head.lines().filter(|l| !l.starts_with('#')) {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let v = v.trim();
         match k.trim() {
             "attach" => case.attach = AttachPoint::from_name(v).expect("attach point"),
@@ -49,7 +51,8 @@ fn parse(text: &str) -> Case {
                 });
             }
             "raw" => case.raw.extend(
-                v.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("hex byte")),
+                v.split_whitespace()
+                    .map(|b| u8::from_str_radix(b, 16).expect("hex byte")),
             ),
             "expect" => case.accept = v == "accept",
             _ => {}
@@ -89,5 +92,9 @@ fn verifier_accept_cases_agree_on_both_engines() {
         }
         ran += 1;
     }
-    assert!(ran >= 10, "only {ran} accept cases found in {}", dir.display());
+    assert!(
+        ran >= 10,
+        "only {ran} accept cases found in {}",
+        dir.display()
+    );
 }

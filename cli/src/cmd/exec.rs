@@ -409,7 +409,10 @@ pub fn execute(
         (Engine::Jit, Some(p)) => match exec_jit::run(p, &mut env, ctx, emit, runs)? {
             Ok(run) => {
                 bench = run.ns_per_run.map(|ns| (runs, ns));
-                Ok(Exit { r0: run.r0, steps: 0 })
+                Ok(Exit {
+                    r0: run.r0,
+                    steps: 0,
+                })
             }
             Err(e) => return Ok(Err(e)),
         },

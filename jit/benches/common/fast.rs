@@ -49,7 +49,11 @@ impl FastMap {
         let mut b = [0u8; 8];
         // SAFETY: the caller's promise.
         unsafe {
-            core::ptr::copy_nonoverlapping(key as *const u8, b.as_mut_ptr(), self.def.key_size as usize)
+            core::ptr::copy_nonoverlapping(
+                key as *const u8,
+                b.as_mut_ptr(),
+                self.def.key_size as usize,
+            )
         };
         u64::from_le_bytes(b)
     }
@@ -145,11 +149,15 @@ pub struct FastEnv {
 
 impl FastEnv {
     pub fn new(defs: &[MapDef]) -> FastEnv {
-        FastEnv { maps: defs.iter().map(FastMap::new).collect() }
+        FastEnv {
+            maps: defs.iter().map(FastMap::new).collect(),
+        }
     }
 
     pub fn handle(&self, idx: MapIdx) -> Option<u64> {
-        self.maps.get(idx.0 as usize).map(|m| &**m as *const FastMap as u64)
+        self.maps
+            .get(idx.0 as usize)
+            .map(|m| &**m as *const FastMap as u64)
     }
 }
 

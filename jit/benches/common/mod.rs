@@ -8,8 +8,7 @@ use std::hint::black_box;
 use capscope_bytecode::abi::context::{EventHeader, SyscallEnterCtx};
 use capscope_bytecode::abi::helpers::{HelperFn, id};
 use capscope_bytecode::insn::{
-    AluOp, CallTarget, HelperId, Insn, JmpCond, LoadImmKind, MapIdx, Op, Operand,
-    Reg, Size, Width,
+    AluOp, CallTarget, HelperId, Insn, JmpCond, LoadImmKind, MapIdx, Op, Operand, Reg, Size, Width,
 };
 use capscope_bytecode::model::{EventState, ModelEnv, native};
 use capscope_bytecode::object::{MapDef, MapDisplay, MapKind};
@@ -19,7 +18,12 @@ pub fn r(n: u8) -> Reg {
     Reg::new(n).unwrap()
 }
 fn alu(op: AluOp, dst: u8, src: Operand) -> Op {
-    Op::Alu { width: Width::W64, op, dst: r(dst), src }
+    Op::Alu {
+        width: Width::W64,
+        op,
+        dst: r(dst),
+        src,
+    }
 }
 fn k(v: i32) -> Operand {
     Operand::Imm(v)
@@ -28,13 +32,30 @@ fn x(n: u8) -> Operand {
     Operand::Reg(r(n))
 }
 fn ldx(size: Size, dst: u8, src: u8, off: i16) -> Op {
-    Op::Load { size, signed: false, dst: r(dst), src: r(src), off }
+    Op::Load {
+        size,
+        signed: false,
+        dst: r(dst),
+        src: r(src),
+        off,
+    }
 }
 fn jmp(cond: JmpCond, dst: u8, src: Operand, off: i16) -> Op {
-    Op::Jmp { width: Width::W64, cond, dst: r(dst), src, off }
+    Op::Jmp {
+        width: Width::W64,
+        cond,
+        dst: r(dst),
+        src,
+        off,
+    }
 }
 fn map(dst: u8, idx: u32) -> Op {
-    Op::LoadImm64 { kind: LoadImmKind::Map, dst: r(dst), imm_lo: idx as i32, imm_hi: 0 }
+    Op::LoadImm64 {
+        kind: LoadImmKind::Map,
+        dst: r(dst),
+        imm_lo: idx as i32,
+        imm_hi: 0,
+    }
 }
 fn call(h: HelperId) -> Op {
     Op::Call(CallTarget::Helper(h))
@@ -130,7 +151,12 @@ pub fn ctx_arith_native(c: &SyscallEnterCtx) -> u64 {
 pub fn count() -> Vec<Op> {
     vec![
         ldx(Size::W, 2, 1, TASK),
-        Op::Store { size: Size::DW, dst: Reg::FP, off: -8, src: x(2) },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -8,
+            src: x(2),
+        },
         map(1, 0),
         alu(AluOp::Mov, 2, x(10)),
         alu(AluOp::Add, 2, k(-8)),
@@ -138,11 +164,21 @@ pub fn count() -> Vec<Op> {
         jmp(JmpCond::Eq, 0, k(0), 5),
         ldx(Size::DW, 1, 0, 0),
         alu(AluOp::Add, 1, k(1)),
-        Op::Store { size: Size::DW, dst: r(0), off: 0, src: x(1) },
+        Op::Store {
+            size: Size::DW,
+            dst: r(0),
+            off: 0,
+            src: x(1),
+        },
         alu(AluOp::Mov, 0, k(0)),
         Op::Exit,
         // miss: insert 1
-        Op::Store { size: Size::DW, dst: Reg::FP, off: -16, src: k(1) },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -16,
+            src: k(1),
+        },
         map(1, 0),
         alu(AluOp::Mov, 2, x(10)),
         alu(AluOp::Add, 2, k(-8)),
@@ -166,7 +202,13 @@ pub fn count_native(c: &SyscallEnterCtx, map: u64, h: &Helpers) -> u64 {
             *(v as *mut u64) += 1;
         } else {
             let one = 1u64;
-            (h.update)(map, &key as *const u64 as u64, &one as *const u64 as u64, 0, 0);
+            (h.update)(
+                map,
+                &key as *const u64 as u64,
+                &one as *const u64 as u64,
+                0,
+                0,
+            );
         }
     }
     0
@@ -184,7 +226,12 @@ pub fn hist() -> Vec<Op> {
     // For each step s in 32,16,8,4,2,1: if v >= 1 << s { v >>= s; b += s }
     for s in [32, 16, 8, 4, 2, 1] {
         ops.extend([
-            Op::LoadImm64 { kind: LoadImmKind::Imm64, dst: r(4), imm_lo: 0, imm_hi: 0 },
+            Op::LoadImm64 {
+                kind: LoadImmKind::Imm64,
+                dst: r(4),
+                imm_lo: 0,
+                imm_hi: 0,
+            },
             jmp(JmpCond::Lt, 2, x(4), 2),
             alu(AluOp::Rsh, 2, k(s)),
             alu(AluOp::Add, 3, k(s)),
@@ -201,7 +248,12 @@ pub fn hist() -> Vec<Op> {
     }
     ops.extend([
         // b is in 1..=64 for v != 0
-        Op::Store { size: Size::W, dst: Reg::FP, off: -4, src: x(3) },
+        Op::Store {
+            size: Size::W,
+            dst: Reg::FP,
+            off: -4,
+            src: x(3),
+        },
         map(1, 0),
         alu(AluOp::Mov, 2, x(10)),
         alu(AluOp::Add, 2, k(-4)),
@@ -209,7 +261,12 @@ pub fn hist() -> Vec<Op> {
         jmp(JmpCond::Eq, 0, k(0), 3),
         ldx(Size::DW, 1, 0, 0),
         alu(AluOp::Add, 1, k(1)),
-        Op::Store { size: Size::DW, dst: r(0), off: 0, src: x(1) },
+        Op::Store {
+            size: Size::DW,
+            dst: r(0),
+            off: 0,
+            src: x(1),
+        },
         alu(AluOp::Mov, 0, k(0)),
         Op::Exit,
     ]);
@@ -252,9 +309,17 @@ pub fn predicate() -> Vec<Op> {
     ];
     // The accepted path: the count() body.
     ops.extend(count().into_iter().skip(1).map(|op| match op {
-        Op::Store { size: Size::DW, dst: Reg::FP, off: -8, src: Operand::Reg(_) } => {
-            Op::Store { size: Size::DW, dst: Reg::FP, off: -8, src: x(2) }
-        }
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -8,
+            src: Operand::Reg(_),
+        } => Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -8,
+            src: x(2),
+        },
         op => op,
     }));
     ops
@@ -272,7 +337,13 @@ pub fn predicate_native(c: &SyscallEnterCtx, map: u64, h: &Helpers) -> u64 {
 /// arg0 = 123456 (bucket 17).
 pub fn context() -> SyscallEnterCtx {
     SyscallEnterCtx {
-        header: EventHeader { timestamp_ns: 1_000_000_123, cpu: 0, task: 7, thread: 7, _reserved: 0 },
+        header: EventHeader {
+            timestamp_ns: 1_000_000_123,
+            cpu: 0,
+            task: 7,
+            thread: 7,
+            _reserved: 0,
+        },
         nr: 12,
         arg0: 123_456,
         arg1: 77,
@@ -318,7 +389,12 @@ pub fn rbpf_bytes(ops: &[Op], handle: impl Fn(MapIdx) -> Option<u64>) -> Vec<u8>
     let resolved: Vec<Op> = ops
         .iter()
         .map(|&op| match op {
-            Op::LoadImm64 { kind: LoadImmKind::Map, dst, imm_lo, .. } => {
+            Op::LoadImm64 {
+                kind: LoadImmKind::Map,
+                dst,
+                imm_lo,
+                ..
+            } => {
                 let h = handle(MapIdx(imm_lo as u32)).unwrap();
                 Op::LoadImm64 {
                     kind: LoadImmKind::Imm64,

@@ -6,8 +6,8 @@ use core::fmt;
 use capscope_bytecode::abi::AttachPoint;
 use capscope_bytecode::abi::helpers::HelperFn;
 use capscope_bytecode::insn::{HelperId, Insn, MapIdx};
-use capscope_bytecode::model::native::{self, EnvGuard};
 use capscope_bytecode::model::ModelEnv;
+use capscope_bytecode::model::native::{self, EnvGuard};
 use capscope_bytecode::object::MapDef;
 use capscope_verifier::{Rejection, verify_insns};
 
@@ -100,7 +100,12 @@ impl HostProgram {
             .map_err(HostError::Rejected)?;
         let program = Jit::new(opts)
             .and_then(|mut jit| {
-                jit.compile(insns, &verified.facts, &ModelLinker(env), &mut HostCodeMemory)
+                jit.compile(
+                    insns,
+                    &verified.facts,
+                    &ModelLinker(env),
+                    &mut HostCodeMemory,
+                )
             })
             .map_err(HostError::Jit)?;
         Ok(HostProgram {
@@ -148,9 +153,7 @@ impl HostProgram {
 }
 
 fn handles(env: &ModelEnv) -> Vec<u64> {
-    (0u32..)
-        .map_while(|i| env.handle(MapIdx(i)))
-        .collect()
+    (0u32..).map_while(|i| env.handle(MapIdx(i))).collect()
 }
 
 /// A program with checked inputs and its environment entered for the

@@ -9,7 +9,7 @@
 
 use capscope_bytecode::insn::{AluOp, JmpCond, Operand, Reg, SwapOrder, Width};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I16, I32, I64, I8};
+use cranelift_codegen::ir::types::{I8, I16, I32, I64};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 
 use super::Translator;

@@ -85,7 +85,10 @@ impl<'a> Program<'a> {
         leader[0] = true;
         let target = |pc: usize, off: i64| -> Result<usize> {
             let t = pc as i64 + 1 + off;
-            match usize::try_from(t).ok().filter(|&t| matches!(ops.get(t), Some(Some(_)))) {
+            match usize::try_from(t)
+                .ok()
+                .filter(|&t| matches!(ops.get(t), Some(Some(_))))
+            {
                 Some(t) => Ok(t),
                 None => Err(JitError::BadJump {
                     at: InsnIdx(pc as u32),
@@ -152,9 +155,9 @@ fn mentions_fp(op: Op) -> bool {
         Op::Jmp { dst, src, .. } => fp(dst) || operand(src),
         Op::Store { dst, src, .. } => fp(dst) || operand(src),
         Op::Neg { dst, .. } | Op::Swap { dst, .. } | Op::LoadImm64 { dst, .. } => fp(dst),
-        Op::MovSx { dst, src, .. }
-        | Op::Load { dst, src, .. }
-        | Op::Atomic { dst, src, .. } => fp(dst) || fp(src),
+        Op::MovSx { dst, src, .. } | Op::Load { dst, src, .. } | Op::Atomic { dst, src, .. } => {
+            fp(dst) || fp(src)
+        }
         Op::Ja { .. } | Op::Call(_) | Op::Exit => false,
     }
 }

@@ -48,6 +48,10 @@ pub fn differential(
         unsafe { prog.call(ctx.as_ptr()) }
     };
     assert_eq!(exit.r0, r0, "r0 differs (interpreter, JIT)");
-    assert_eq!(ienv.snapshot(), jenv.snapshot(), "maps or ring buffers differ");
+    assert_eq!(
+        ienv.snapshot(),
+        jenv.snapshot(),
+        "maps or ring buffers differ"
+    );
     Ok(Agreed { r0, env: jenv })
 }

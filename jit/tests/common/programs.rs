@@ -101,9 +101,18 @@ fn data_offset(size: Size) -> impl Strategy<Value = i16> {
 pub enum Unit {
     Ops(Vec<Op>),
     /// Conditional jump over `skip` following units.
-    Jump { width: Width, cond: JmpCond, dst: Reg, src: Operand, skip: usize },
+    Jump {
+        width: Width,
+        cond: JmpCond,
+        dst: Reg,
+        src: Operand,
+        skip: usize,
+    },
     /// Unconditional jump over `skip` units (`long` for gotol).
-    Ja { skip: usize, long: bool },
+    Ja {
+        skip: usize,
+        long: bool,
+    },
 }
 
 fn cond() -> impl Strategy<Value = JmpCond> {
@@ -160,15 +169,30 @@ fn single() -> impl Strategy<Value = Op> {
 }
 
 fn map(dst: u8, idx: u32) -> Op {
-    Op::LoadImm64 { kind: LoadImmKind::Map, dst: r(dst), imm_lo: idx as i32, imm_hi: 0 }
+    Op::LoadImm64 {
+        kind: LoadImmKind::Map,
+        dst: r(dst),
+        imm_lo: idx as i32,
+        imm_hi: 0,
+    }
 }
 
 fn mov(dst: u8, src: Operand) -> Op {
-    Op::Alu { width: Width::W64, op: AluOp::Mov, dst: r(dst), src }
+    Op::Alu {
+        width: Width::W64,
+        op: AluOp::Mov,
+        dst: r(dst),
+        src,
+    }
 }
 
 fn add(dst: u8, k: i32) -> Op {
-    Op::Alu { width: Width::W64, op: AluOp::Add, dst: r(dst), src: Operand::Imm(k) }
+    Op::Alu {
+        width: Width::W64,
+        op: AluOp::Add,
+        dst: r(dst),
+        src: Operand::Imm(k),
+    }
 }
 
 fn call(h: capscope_bytecode::insn::HelperId) -> Op {
@@ -177,28 +201,65 @@ fn call(h: capscope_bytecode::insn::HelperId) -> Op {
 
 /// Refill r1-r5 after a call (reading them would trap in the interpreter).
 fn refill_args(seed: i32) -> Vec<Op> {
-    (1..=5).map(|i| mov(i, Operand::Imm(seed.wrapping_mul(i32::from(i))))).collect()
+    (1..=5)
+        .map(|i| mov(i, Operand::Imm(seed.wrapping_mul(i32::from(i)))))
+        .collect()
 }
 
 /// `@h[key & 7] += value` (insert on a miss), keeping r0. `value` is one
 /// of r6-r9, which calls preserve.
 fn count_snippet(key: Reg, value: u8) -> Vec<Op> {
     let mut ops = vec![
-        Op::Store { size: Size::DW, dst: Reg::FP, off: SAVED_R0, src: Operand::Reg(r(0)) },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: SAVED_R0,
+            src: Operand::Reg(r(0)),
+        },
         mov(1, Operand::Reg(key)),
-        Op::Alu { width: Width::W64, op: AluOp::And, dst: r(1), src: Operand::Imm(7) },
-        Op::Store { size: Size::DW, dst: Reg::FP, off: KEY, src: Operand::Reg(r(1)) },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::And,
+            dst: r(1),
+            src: Operand::Imm(7),
+        },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: KEY,
+            src: Operand::Reg(r(1)),
+        },
         map(1, 0),
         mov(2, Operand::Reg(Reg::FP)),
         add(2, i32::from(KEY)),
         call(id::MAP_LOOKUP_ELEM),
         // miss: skip the 3 slots of the hit path
-        Op::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: r(0), src: Operand::Imm(0), off: 3 },
+        Op::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Eq,
+            dst: r(0),
+            src: Operand::Imm(0),
+            off: 3,
+        },
         mov(1, Operand::Reg(r(value))),
-        Op::Atomic { size: Size::DW, op: AtomicOp::Add { fetch: false }, dst: r(0), off: 0, src: r(1) },
+        Op::Atomic {
+            size: Size::DW,
+            op: AtomicOp::Add { fetch: false },
+            dst: r(0),
+            off: 0,
+            src: r(1),
+        },
         // hit: skip the 10 slots of the miss path
-        Op::Ja { off: 10, long: false },
-        Op::Store { size: Size::DW, dst: Reg::FP, off: VALUE, src: Operand::Reg(r(value)) },
+        Op::Ja {
+            off: 10,
+            long: false,
+        },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: VALUE,
+            src: Operand::Reg(r(value)),
+        },
         map(1, 0),
         mov(2, Operand::Reg(Reg::FP)),
         add(2, i32::from(KEY)),
@@ -207,8 +268,19 @@ fn count_snippet(key: Reg, value: u8) -> Vec<Op> {
         mov(4, Operand::Imm(0)),
         call(id::MAP_UPDATE_ELEM),
         // Keep the update's result (0 or -E2BIG) observable.
-        Op::Alu { width: Width::W64, op: AluOp::Xor, dst: r(value), src: Operand::Reg(r(0)) },
-        Op::Load { size: Size::DW, signed: false, dst: r(0), src: Reg::FP, off: SAVED_R0 },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Xor,
+            dst: r(value),
+            src: Operand::Reg(r(0)),
+        },
+        Op::Load {
+            size: Size::DW,
+            signed: false,
+            dst: r(0),
+            src: Reg::FP,
+            off: SAVED_R0,
+        },
     ];
     ops.extend(refill_args(i32::from(value)));
     ops
@@ -217,15 +289,31 @@ fn count_snippet(key: Reg, value: u8) -> Vec<Op> {
 /// Append `len` bytes of the data words to the ring buffer.
 fn ringbuf_snippet(len: i32, value: u8) -> Vec<Op> {
     let mut ops = vec![
-        Op::Store { size: Size::DW, dst: Reg::FP, off: SAVED_R0, src: Operand::Reg(r(0)) },
+        Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: SAVED_R0,
+            src: Operand::Reg(r(0)),
+        },
         map(1, 1),
         mov(2, Operand::Reg(Reg::FP)),
         add(2, -i32::from(DATA_WORDS * 8)),
         mov(3, Operand::Imm(len)),
         mov(4, Operand::Imm(0)),
         call(id::RINGBUF_OUTPUT),
-        Op::Alu { width: Width::W64, op: AluOp::Xor, dst: r(value), src: Operand::Reg(r(0)) },
-        Op::Load { size: Size::DW, signed: false, dst: r(0), src: Reg::FP, off: SAVED_R0 },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Xor,
+            dst: r(value),
+            src: Operand::Reg(r(0)),
+        },
+        Op::Load {
+            size: Size::DW,
+            signed: false,
+            dst: r(0),
+            src: Reg::FP,
+            off: SAVED_R0,
+        },
     ];
     ops.extend(refill_args(len));
     ops
@@ -240,7 +328,12 @@ fn plain_call_snippet(which: u8, value: u8) -> Vec<Op> {
     };
     let mut ops = vec![
         call(h),
-        Op::Alu { width: Width::W64, op: AluOp::Add, dst: r(value), src: Operand::Reg(r(0)) },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Add,
+            dst: r(value),
+            src: Operand::Reg(r(0)),
+        },
     ];
     ops.extend(refill_args(i32::from(which) + 3));
     ops
@@ -277,10 +370,19 @@ pub fn program(len: usize, helpers: bool) -> impl Strategy<Value = Vec<Op>> {
 
 /// Lay out the units and resolve their jumps to slot offsets.
 pub fn assemble(init: &[u64], units: &[Unit]) -> Vec<Op> {
-    let mut ops: Vec<Op> = init.iter().enumerate().map(|(i, &v)| lddw(i as u8, v)).collect();
+    let mut ops: Vec<Op> = init
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| lddw(i as u8, v))
+        .collect();
     for w in 1..=DATA_WORDS {
         let src = r((w % 10) as u8);
-        ops.push(Op::Store { size: Size::DW, dst: Reg::FP, off: -8 * w, src: Operand::Reg(src) });
+        ops.push(Op::Store {
+            size: Size::DW,
+            dst: Reg::FP,
+            off: -8 * w,
+            src: Operand::Reg(src),
+        });
     }
     let base: usize = slots(&ops).len();
     // Slot where each unit starts, plus the epilogue's start.
@@ -298,9 +400,21 @@ pub fn assemble(init: &[u64], units: &[Unit]) -> Vec<Op> {
     for (i, u) in units.iter().enumerate() {
         match *u {
             Unit::Ops(ref v) => ops.extend(v.iter().copied()),
-            Unit::Jump { width, cond, dst, src, skip } => {
+            Unit::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                skip,
+            } => {
                 let off = (target(i, skip) - starts[i] - 1) as i16;
-                ops.push(Op::Jmp { width, cond, dst, src, off });
+                ops.push(Op::Jmp {
+                    width,
+                    cond,
+                    dst,
+                    src,
+                    off,
+                });
             }
             Unit::Ja { skip, long } => {
                 let off = (target(i, skip) - starts[i] - 1) as i32;
@@ -310,14 +424,30 @@ pub fn assemble(init: &[u64], units: &[Unit]) -> Vec<Op> {
     }
     // Epilogue: fold r1-r9 and the data words into r0.
     let fold = |ops: &mut Vec<Op>, reg: u8| {
-        ops.push(Op::Alu { width: Width::W64, op: AluOp::Mul, dst: r(0), src: Operand::Imm(31) });
-        ops.push(Op::Alu { width: Width::W64, op: AluOp::Add, dst: r(0), src: Operand::Reg(r(reg)) });
+        ops.push(Op::Alu {
+            width: Width::W64,
+            op: AluOp::Mul,
+            dst: r(0),
+            src: Operand::Imm(31),
+        });
+        ops.push(Op::Alu {
+            width: Width::W64,
+            op: AluOp::Add,
+            dst: r(0),
+            src: Operand::Reg(r(reg)),
+        });
     };
     for i in 1..=9 {
         fold(&mut ops, i);
     }
     for w in 1..=DATA_WORDS {
-        ops.push(Op::Load { size: Size::DW, signed: false, dst: r(1), src: Reg::FP, off: -8 * w });
+        ops.push(Op::Load {
+            size: Size::DW,
+            signed: false,
+            dst: r(1),
+            src: Reg::FP,
+            off: -8 * w,
+        });
         fold(&mut ops, 1);
     }
     ops.push(Op::Exit);
