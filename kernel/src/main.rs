@@ -165,6 +165,8 @@ fn init_memory() {
 extern "C" fn trap_from_user(frame: &TrapFrame) -> ! {
     KERNEL.lock().save_user(frame, ExitPath::Iret);
     match frame.vector {
+        // NMI and machine check are the machine's, not the thread's.
+        2 | 18 => arch::report::kernel_fault(frame),
         0..=31 => KERNEL.lock().user_exception(frame),
         32..=47 => sched::irq(frame.vector, true),
         _ => {}
