@@ -43,10 +43,10 @@ impl Drop for Lease {
         // From here on this thread runs no programs (its index may go to
         // another thread at once).
         let _ = CPU_ID.try_with(|c| c.set(NO_CPU));
-        if id != NO_CPU {
-            if let Ok(mut t) = TAKEN.lock() {
-                t[id] = false;
-            }
+        if id != NO_CPU
+            && let Ok(mut t) = TAKEN.lock()
+        {
+            t[id] = false;
         }
     }
 }
@@ -214,14 +214,13 @@ impl Platform for HostPlatform {
     fn read_user(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
         let u = self.user.read().map_err(|_| Fault)?;
         for (base, bytes) in u.iter() {
-            if let Some(off) = addr.checked_sub(*base) {
-                if let Some(src) = (off as usize)
+            if let Some(off) = addr.checked_sub(*base)
+                && let Some(src) = (off as usize)
                     .checked_add(buf.len())
                     .and_then(|end| bytes.get(off as usize..end))
-                {
-                    buf.copy_from_slice(src);
-                    return Ok(());
-                }
+            {
+                buf.copy_from_slice(src);
+                return Ok(());
             }
         }
         Err(Fault)

@@ -19,11 +19,11 @@ pub(crate) const FIRE_SPINS: u32 = 1 << 16;
 /// [`crate::Platform::relax`]).
 #[inline]
 fn relax(i: u32) {
-    if i % 64 == 0 {
-        if let Some(p) = crate::fire::platform() {
-            p.relax();
-            return;
-        }
+    if i.is_multiple_of(64)
+        && let Some(p) = crate::fire::platform()
+    {
+        p.relax();
+        return;
     }
     core::hint::spin_loop();
 }

@@ -164,7 +164,9 @@ fn check(def: &MapDef) -> Result<(), &'static str> {
         MapKind::Array | MapKind::PerCpuArray | MapKind::StackTrace if def.key_size != 4 => {
             return Err("array and stack-trace keys are 4 bytes");
         }
-        MapKind::StackTrace if def.value_size % 8 != 0 || def.value_size / 8 > MAX_STACK_DEPTH => {
+        MapKind::StackTrace
+            if !def.value_size.is_multiple_of(8) || def.value_size / 8 > MAX_STACK_DEPTH =>
+        {
             return Err("stack trace values are a multiple of 8 bytes");
         }
         _ => {}

@@ -79,10 +79,11 @@ impl StackMap {
         let bucket = self.bucket(id);
         let _g = Lock::Fire.take(&self.locks[id as usize])?;
         let frames = bucket[FRAMES].load(Relaxed);
-        if frames != 0 && bucket[HASH].load(Relaxed) == h {
-            if flags & stack_flags::FAST_STACK_CMP != 0 || Self::same(bucket, ips) {
-                return Ok(id);
-            }
+        if frames != 0
+            && bucket[HASH].load(Relaxed) == h
+            && (flags & stack_flags::FAST_STACK_CMP != 0 || Self::same(bucket, ips))
+        {
+            return Ok(id);
         }
         if frames != 0 && flags & stack_flags::REUSE_STACKID == 0 {
             return Err(Fail::Collision);
