@@ -45,7 +45,10 @@ fn accepted_program_prints_one_summary_line() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("accepted: 13 instructions"), "{stdout}");
-    assert!(stdout.contains("states") && stdout.contains("µs"), "{stdout}");
+    assert!(
+        stdout.contains("states") && stdout.contains("µs"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -64,7 +67,10 @@ fn unsafe_program_exits_1_with_code_instruction_and_state() {
     assert!(stderr.contains("error[V040]"), "{stderr}");
     assert!(stderr.contains("r0 may be null"), "{stderr}");
     assert!(stderr.contains("r1 = *(u64 *)(r0 + 0)"), "{stderr}");
-    assert!(stderr.contains("R0=map_value_or_null(id=1,size=8)"), "{stderr}");
+    assert!(
+        stderr.contains("R0=map_value_or_null(id=1,size=8)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("instruction 7"), "{stderr}");
 }
 
@@ -140,7 +146,12 @@ fn script_rejections_and_acceptances() {
     std::fs::write(&script, "cap:alloc { @[task] = count(); }\n").unwrap();
     let out = capscope().arg("verify").arg(&script).output().unwrap();
     // The language compiles this script to a program the verifier accepts.
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("cap:alloc: accepted"));
     let bad = dir.path().join("bad.probe");
     std::fs::write(&bad, "cap:alloc { @[task] = ; }\n").unwrap();

@@ -28,12 +28,18 @@ pub fn check(data: &[u8]) {
         }
         return;
     }
-    let Some((&point, rest)) = data.split_first() else { return };
+    let Some((&point, rest)) = data.split_first() else {
+        return;
+    };
     let point = AttachPoint::ALL[point as usize % AttachPoint::COUNT];
-    let Some((&nmaps, mut rest)) = rest.split_first() else { return };
+    let Some((&nmaps, mut rest)) = rest.split_first() else {
+        return;
+    };
     let mut maps = Vec::new();
     for _ in 0..nmaps % 4 {
-        let Some((m, r)) = rest.split_first_chunk::<4>() else { return };
+        let Some((m, r)) = rest.split_first_chunk::<4>() else {
+            return;
+        };
         rest = r;
         maps.push(MapDef {
             name: String::new(),
@@ -45,7 +51,9 @@ pub fn check(data: &[u8]) {
         });
     }
     let whole = rest.len() / 8 * 8;
-    let Ok(slots) = slots_from_bytes(&rest[..whole]) else { return };
+    let Ok(slots) = slots_from_bytes(&rest[..whole]) else {
+        return;
+    };
     budget_ok(verify_insns(&slots, point, &maps, &opts), &opts);
 }
 

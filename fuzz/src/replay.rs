@@ -24,7 +24,10 @@ fn main() {
     for a in &args {
         let p = std::path::Path::new(a);
         let files: Vec<_> = if p.is_dir() {
-            std::fs::read_dir(p).unwrap().map(|e| e.unwrap().path()).collect()
+            std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
         } else {
             vec![p.to_path_buf()]
         };

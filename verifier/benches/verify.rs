@@ -104,11 +104,18 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     println!("\nsummary (median of 31 runs, this machine):");
-    println!("{:<22} {:>8} {:>12} {:>12}", "program", "insns", "time", "ns/insn");
+    println!(
+        "{:<22} {:>8} {:>12} {:>12}",
+        "program", "insns", "time", "ns/insn"
+    );
     let rows: Vec<(String, Vec<Insn>)> = [64usize, 256, 1024, 4096]
         .iter()
         .map(|&n| (format!("straight-line {n}"), straight_line(n)))
-        .chain([10usize, 20, 40, 80].iter().map(|&n| (format!("{n} diamonds (2^{n} paths)"), diamonds(n))))
+        .chain(
+            [10usize, 20, 40, 80]
+                .iter()
+                .map(|&n| (format!("{n} diamonds (2^{n} paths)"), diamonds(n))),
+        )
         .chain([(String::from("loop x10000"), bounded_loop(10_000))])
         .collect();
     for (name, p) in rows {

@@ -75,7 +75,11 @@ pub fn swap(order: SwapOrder, a: &Scalar, bits: u8) -> Scalar {
                 let sw = c.swap_bytes() >> (64 - bits);
                 return Scalar::constant(sw);
             }
-            let t = a.tnum.truncate(bytes).swap_bytes().rsh(64 - u32::from(bits));
+            let t = a
+                .tnum
+                .truncate(bytes)
+                .swap_bytes()
+                .rsh(64 - u32::from(bits));
             Scalar::from_tnum(t)
         }
     }
@@ -181,11 +185,10 @@ fn udiv(a: &Scalar, b: &Scalar) -> Scalar {
     if let (Some(x), Some(y)) = (a.as_const(), b.as_const()) {
         return Scalar::constant(x / y);
     }
-    if b.umin > 0 {
-        Scalar::urange(a.umin / b.umax, a.umax / b.umin)
-    } else {
+    match a.umax.checked_div(b.umin) {
+        Some(hi) => Scalar::urange(a.umin / b.umax, hi),
         // x / 0 == 0 and x / y <= x
-        Scalar::urange(0, a.umax)
+        None => Scalar::urange(0, a.umax),
     }
 }
 

@@ -26,24 +26,24 @@ pub struct Edges {
     pub fall: Option<State>,
 }
 
-enum Null {
+enum Outcome {
     /// The condition holds exactly when the pointer is null.
-    IfNull,
+    WhenNull,
     /// ... exactly when it is not null.
-    IfNonNull,
+    WhenNonNull,
     Always,
     Never,
 }
 
 /// For `ptr cond 0`, when the condition holds. Signed conditions would
 /// reveal the address's sign bit and are not offered.
-fn null_outcome(pred: Pred) -> Option<Null> {
+fn null_outcome(pred: Pred) -> Option<Outcome> {
     use JmpCond::*;
     Some(match pred {
-        Pred::Cond(Eq | Le) => Null::IfNull,
-        Pred::Cond(Ne | Gt) => Null::IfNonNull,
-        Pred::Cond(Ge) => Null::Always,
-        Pred::Cond(Lt) => Null::Never,
+        Pred::Cond(Eq | Le) => Outcome::WhenNull,
+        Pred::Cond(Ne | Gt) => Outcome::WhenNonNull,
+        Pred::Cond(Ge) => Outcome::Always,
+        Pred::Cond(Lt) => Outcome::Never,
         _ => return None,
     })
 }
@@ -76,7 +76,9 @@ fn is_zero(v: &Value) -> bool {
 }
 
 /// Split `state` along the jump `if dst cond src`. On rejection the
-/// state comes back unchanged, for the message.
+/// state comes back unchanged, for the message (rejections are rare, so the
+/// large error type costs nothing in practice).
+#[allow(clippy::result_large_err)]
 pub fn branch(
     state: State,
     width: Width,
@@ -205,15 +207,18 @@ fn pointers(
         return reject(RejectKind::PointerCompare { reg: ptr_reg });
     };
     let (on_taken, on_fall) = match outcome {
-        Null::IfNull => (Some(true), Some(false)),
-        Null::IfNonNull => (Some(false), Some(true)),
-        Null::Always => return Err(Decision::Taken(true, false)),
-        Null::Never => return Err(Decision::Taken(false, true)),
+        Outcome::WhenNull => (Some(true), Some(false)),
+        Outcome::WhenNonNull => (Some(false), Some(true)),
+        Outcome::Always => return Err(Decision::Taken(true, false)),
+        Outcome::Never => return Err(Decision::Taken(false, true)),
     };
     match ptr {
         Value::MapValueOrNull { id, .. } => Ok((*id, on_taken, on_fall)),
         // every other pointer is non-null
-        _ => Err(Decision::Taken(on_taken == Some(false), on_fall == Some(false))),
+        _ => Err(Decision::Taken(
+            on_taken == Some(false),
+            on_fall == Some(false),
+        )),
     }
 }
 
@@ -222,16 +227,21 @@ fn pointers(
 fn same_region(a: &Value, b: &Value, pred: Pred, reg: Reg) -> Res<(bool, bool)> {
     let offs = match (a, b) {
         (Value::Stack { off: x }, Value::Stack { off: y }) => Some((*x, *y)),
-        (Value::Ctx { off: x }, Value::Ctx { off: y }) => Some((
-            Scalar::constant(*x as u64),
-            Scalar::constant(*y as u64),
-        )),
+        (Value::Ctx { off: x }, Value::Ctx { off: y }) => {
+            Some((Scalar::constant(*x as u64), Scalar::constant(*y as u64)))
+        }
         (
             Value::MapValue {
-                id: i, off: x, map: m, ..
+                id: i,
+                off: x,
+                map: m,
+                ..
             },
             Value::MapValue {
-                id: j, off: y, map: n, ..
+                id: j,
+                off: y,
+                map: n,
+                ..
             },
         ) if i == j && *i != 0 && m == n => Some((*x, *y)),
         _ => None,

@@ -65,9 +65,17 @@ pub fn call(env: &Env<'_>, state: &mut State, at: InsnIdx, id: HelperId) -> Res<
         match a {
             Arg::Scalar | Arg::Size => match v {
                 Value::Scalar(_) => {}
-                Value::PtrBits => return Err(RejectKind::HelperLeak { helper: id, arg: argn }),
+                Value::PtrBits => {
+                    return Err(RejectKind::HelperLeak {
+                        helper: id,
+                        arg: argn,
+                    });
+                }
                 v if v.is_pointer() => {
-                    return Err(RejectKind::HelperLeak { helper: id, arg: argn });
+                    return Err(RejectKind::HelperLeak {
+                        helper: id,
+                        arg: argn,
+                    });
                 }
                 _ => return Err(bad()),
             },
@@ -98,7 +106,17 @@ pub fn call(env: &Env<'_>, state: &mut State, at: InsnIdx, id: HelperId) -> Res<
                 } else {
                     def.value_size
                 };
-                memory(state, h, argn, r, &v, u64::from(n), u64::from(n), Use::Fixed, bad)?;
+                memory(
+                    state,
+                    h,
+                    argn,
+                    r,
+                    &v,
+                    u64::from(n),
+                    u64::from(n),
+                    Use::Fixed,
+                    bad,
+                )?;
             }
             Arg::ReadMem | Arg::WriteMem => {
                 let sr = arg_reg(i + 1);
@@ -118,7 +136,11 @@ pub fn call(env: &Env<'_>, state: &mut State, at: InsnIdx, id: HelperId) -> Res<
                         });
                     }
                 };
-                let how = if *a == Arg::ReadMem { Use::Read } else { Use::Write };
+                let how = if *a == Arg::ReadMem {
+                    Use::Read
+                } else {
+                    Use::Write
+                };
                 memory(state, h, argn, r, &v, size.umin, size.umax, how, bad)?;
                 i += 1; // the size argument is consumed
             }

@@ -140,10 +140,10 @@ impl<'a> Program<'a> {
                     }
                     other => return Err((at, RejectKind::UnsupportedLddw { src: other.src() })),
                 },
-                Op::Call(CallTarget::Helper(id)) => {
-                    if capscope_bytecode::abi::helpers::find(id).is_none() {
-                        return Err((at, RejectKind::UnknownHelper { id: id.0 }));
-                    }
+                Op::Call(CallTarget::Helper(id))
+                    if capscope_bytecode::abi::helpers::find(id).is_none() =>
+                {
+                    return Err((at, RejectKind::UnknownHelper { id: id.0 }));
                 }
                 Op::Call(CallTarget::Local(_)) => return Err((at, RejectKind::LocalCall)),
                 Op::Call(CallTarget::Btf(_)) => return Err((at, RejectKind::BtfCall)),
@@ -184,10 +184,10 @@ impl<'a> Program<'a> {
                 start = pc;
             }
         }
-        for b in 0..blocks.len() {
-            let last = last_op_pc(&ops, blocks[b].start, blocks[b].end);
+        for blk in &mut blocks {
+            let last = last_op_pc(&ops, blk.start, blk.end);
             let op = ops[last].as_ref().copied();
-            let fall = blocks[b].end as usize;
+            let fall = blk.end as usize;
             let mut succs = Vec::new();
             match op {
                 Some(Op::Exit) => {}
@@ -209,7 +209,7 @@ impl<'a> Program<'a> {
                     }
                 }
             }
-            blocks[b].succs = succs;
+            blk.succs = succs;
         }
         let schedule = schedule(&blocks, budget, work)
             .ok_or((InsnIdx(0), RejectKind::Budget { processed: *work }))?;
@@ -265,7 +265,8 @@ fn schedule(blocks: &[Block], budget: u64, work: &mut u64) -> Option<Vec<Step>> 
         for &v in &nodes {
             member[v as usize] = generation;
         }
-        let in_set = |v: u32, member: &[u32]| member[v as usize] == generation && Some(v) != excluded;
+        let in_set =
+            |v: u32, member: &[u32]| member[v as usize] == generation && Some(v) != excluded;
         // Roots: entries of the set first (block 0, or nodes with a
         // predecessor outside), then everything else in order.
         let mut roots: Vec<u32> = Vec::with_capacity(nodes.len() + 4);

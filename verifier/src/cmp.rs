@@ -167,18 +167,12 @@ fn assume64(pred: Pred, a: &Scalar, b: &Scalar) -> Option<(Scalar, Scalar)> {
             if let Some(c) = b.as_const()
                 && c.is_power_of_two()
             {
-                a.tnum = a.tnum.intersect(Tnum {
-                    value: c,
-                    mask: !c,
-                })?;
+                a.tnum = a.tnum.intersect(Tnum { value: c, mask: !c })?;
             }
             if let Some(c) = a.as_const()
                 && c.is_power_of_two()
             {
-                b.tnum = b.tnum.intersect(Tnum {
-                    value: c,
-                    mask: !c,
-                })?;
+                b.tnum = b.tnum.intersect(Tnum { value: c, mask: !c })?;
             }
         }
         Pred::NotSet => {
@@ -306,7 +300,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.umin, r.umax), (0, 9));
-        assert!(assume(Width::W64, Pred::Cond(JmpCond::Gt), &small, &Scalar::constant(9)).is_none());
+        assert!(
+            assume(
+                Width::W64,
+                Pred::Cond(JmpCond::Gt),
+                &small,
+                &Scalar::constant(9)
+            )
+            .is_none()
+        );
         let (r, _) = assume(
             Width::W32,
             Pred::Cond(JmpCond::Lt),

@@ -10,7 +10,7 @@ use capscope_bytecode::object::MapDef;
 
 use crate::arith;
 use crate::range::Scalar;
-use crate::reject::{RejectKind, Region};
+use crate::reject::{Region, RejectKind};
 use crate::stack::{Bytes, CellKind};
 use crate::state::State;
 use crate::value::Value;
@@ -112,7 +112,11 @@ fn offset(p: &Value, k: &Scalar, sub: bool, reg: Reg) -> Res<Value> {
                 return Err(RejectKind::CtxArith);
             };
             let c = c as i64;
-            let new = if sub { off.checked_sub(c) } else { off.checked_add(c) };
+            let new = if sub {
+                off.checked_sub(c)
+            } else {
+                off.checked_add(c)
+            };
             match new {
                 Some(n) if n.abs() <= MAX_VAR_OFF => Ok(Value::Ctx { off: n }),
                 _ => Err(RejectKind::CtxArith),
@@ -226,7 +230,9 @@ pub(crate) fn resolve(state: &State, base: Reg, off: i16, size: u32) -> Res<Targ
                 exact: s.as_const().is_some(),
             })
         }
-        Value::MapValue { off: s, size: vs, .. } => {
+        Value::MapValue {
+            off: s, size: vs, ..
+        } => {
             let lo = s.smin.saturating_add(off);
             let hi = s.smax.saturating_add(off + i64::from(size));
             if lo < 0 || hi > i64::from(vs) {
@@ -392,9 +398,11 @@ pub fn atomic(
             Bytes::Data => {}
         }
         if exact {
-            state
-                .stack
-                .write(lo, n, CellKind::Spill(Value::Scalar(Scalar::unknown_bytes(n))));
+            state.stack.write(
+                lo,
+                n,
+                CellKind::Spill(Value::Scalar(Scalar::unknown_bytes(n))),
+            );
         } else {
             state.stack.weaken(lo, hi, false);
         }

@@ -28,7 +28,10 @@ pub struct InsnFacts {
 
 impl Default for InsnFacts {
     fn default() -> Self {
-        InsnFacts { reachable: true, branch: Branch::Unknown }
+        InsnFacts {
+            reachable: true,
+            branch: Branch::Unknown,
+        }
     }
 }
 
@@ -47,6 +50,8 @@ pub enum Branch {
 impl Facts {
     /// Facts that assume nothing: every slot reachable, no branch known.
     pub fn conservative(slots: usize) -> Facts {
-        Facts { insns: vec![InsnFacts::default(); slots] }
+        Facts {
+            insns: vec![InsnFacts::default(); slots],
+        }
     }
 }

@@ -186,8 +186,8 @@ pub fn verify_insns(
     options: &Options,
 ) -> Result<Verified, Rejection> {
     let mut work = 0;
-    let prog = cfg::Program::build(insns, maps, options.max_steps, &mut work).map_err(
-        |(at, kind)| {
+    let prog =
+        cfg::Program::build(insns, maps, options.max_steps, &mut work).map_err(|(at, kind)| {
             let pc = at.as_usize();
             let slots = insns
                 .get(pc..(pc + 2).min(insns.len()))
@@ -204,8 +204,7 @@ pub fn verify_insns(
                 state: RegisterDump::default(),
                 span: None,
             }
-        },
-    )?;
+        })?;
     let env = exec::Env { maps, point };
     let mut a = explore::Analyzer::new(&prog, env, options, work);
     a.run()?;

@@ -456,10 +456,7 @@ pub(crate) mod tests {
 
     #[test]
     fn masks_bound() {
-        let s = Scalar::from_tnum(Tnum {
-            value: 0,
-            mask: 7,
-        });
+        let s = Scalar::from_tnum(Tnum { value: 0, mask: 7 });
         assert_eq!((s.umin, s.umax, s.smin, s.smax), (0, 7, 0, 7));
         assert_eq!((s.u32min, s.u32max), (0, 7));
         let c = Scalar::constant(-8i64 as u64);
@@ -471,10 +468,7 @@ pub(crate) mod tests {
     #[test]
     fn contradictions_are_detected() {
         let mut s = Scalar::constant(4);
-        s.tnum = Tnum {
-            value: 0,
-            mask: 3,
-        };
+        s.tnum = Tnum { value: 0, mask: 3 };
         assert!(!s.sync());
         let mut s = Scalar::urange(10, 20);
         s.smax = 5;

@@ -158,52 +158,136 @@ pub enum RejectKind {
     // rule 1
     Decode(DecodeFault),
     EmptyProgram,
-    TooLong { slots: u32, max: u32 },
-    JumpOutOfRange { target: i64, len: u32 },
-    JumpIntoLddw { target: u32 },
+    TooLong {
+        slots: u32,
+        max: u32,
+    },
+    JumpOutOfRange {
+        target: i64,
+        len: u32,
+    },
+    JumpIntoLddw {
+        target: u32,
+    },
     FallsOffEnd,
-    UnknownMap { map: u32, count: u32 },
-    UnknownHelper { id: u32 },
+    UnknownMap {
+        map: u32,
+        count: u32,
+    },
+    UnknownHelper {
+        id: u32,
+    },
     LocalCall,
     BtfCall,
-    UnsupportedLddw { src: u8 },
+    UnsupportedLddw {
+        src: u8,
+    },
     // rule 2
-    UninitRegister { reg: Reg, clobbered_by: Option<InsnIdx> },
+    UninitRegister {
+        reg: Reg,
+        clobbered_by: Option<InsnIdx>,
+    },
     WriteFp,
     // rule 3
-    OutOfBounds { region: Region, lo: i64, hi: i64, size: u32 },
-    UninitStack { offset: i32, helper: Option<HelperId> },
+    OutOfBounds {
+        region: Region,
+        lo: i64,
+        hi: i64,
+        size: u32,
+    },
+    UninitStack {
+        offset: i32,
+        helper: Option<HelperId>,
+    },
     VarOffsetPointerSpill,
-    MisalignedAtomic { size: u32 },
+    MisalignedAtomic {
+        size: u32,
+    },
     // rule 4
     CtxWrite,
-    CtxField { offset: i64, size: u32, point: AttachPoint },
+    CtxField {
+        offset: i64,
+        size: u32,
+        point: AttachPoint,
+    },
     CtxArith,
     // rule 5
-    MaybeNull { reg: Reg },
-    MapPtrUse { reg: Reg },
+    MaybeNull {
+        reg: Reg,
+    },
+    MapPtrUse {
+        reg: Reg,
+    },
     // rule 6
-    UnboundedArith { reg: Reg },
-    PointerAlu { reg: Reg },
-    NotAPointer { reg: Reg },
+    UnboundedArith {
+        reg: Reg,
+    },
+    PointerAlu {
+        reg: Reg,
+    },
+    NotAPointer {
+        reg: Reg,
+    },
     // rule 7
-    StorePointer { region: Region },
+    StorePointer {
+        region: Region,
+    },
     ReturnPointer,
-    PointerCompare { reg: Reg },
-    PointerBitsUse { reg: Reg },
+    PointerCompare {
+        reg: Reg,
+    },
+    PointerBitsUse {
+        reg: Reg,
+    },
     AtomicOnPointer,
-    HelperLeak { helper: HelperId, arg: u8 },
+    HelperLeak {
+        helper: HelperId,
+        arg: u8,
+    },
     // rule 8
-    HelperArg { helper: HelperId, arg: u8, expected: ArgKind },
-    HelperMapKind { helper: HelperId, map: MapIdx, kind: MapKind },
-    HelperSize { helper: HelperId, arg: u8, min: u64, max: u64, room: u64 },
-    HelperCtxOffset { helper: HelperId, off: i64 },
-    HelperUninitMem { helper: HelperId, arg: u8, offset: i32 },
-    HelperMemTooSmall { helper: HelperId, arg: u8, need: u64, room: u64 },
+    HelperArg {
+        helper: HelperId,
+        arg: u8,
+        expected: ArgKind,
+    },
+    HelperMapKind {
+        helper: HelperId,
+        map: MapIdx,
+        kind: MapKind,
+    },
+    HelperSize {
+        helper: HelperId,
+        arg: u8,
+        min: u64,
+        max: u64,
+        room: u64,
+    },
+    HelperCtxOffset {
+        helper: HelperId,
+        off: i64,
+    },
+    HelperUninitMem {
+        helper: HelperId,
+        arg: u8,
+        offset: i32,
+    },
+    HelperMemTooSmall {
+        helper: HelperId,
+        arg: u8,
+        need: u64,
+        room: u64,
+    },
     // rule 9
-    InfiniteLoop { head: InsnIdx },
-    PathTooLong { limit: u64, head: Option<InsnIdx> },
-    Budget { processed: u64 },
+    InfiniteLoop {
+        head: InsnIdx,
+    },
+    PathTooLong {
+        limit: u64,
+        head: Option<InsnIdx>,
+    },
+    Budget {
+        processed: u64,
+    },
 }
 
 impl RejectKind {
@@ -279,7 +363,10 @@ impl fmt::Display for RejectKind {
             Decode(e) => write!(f, "invalid instruction: {e}"),
             EmptyProgram => f.write_str("the program has no instructions"),
             TooLong { slots, max } => {
-                write!(f, "the program has {slots} instruction slots; at most {max} are allowed")
+                write!(
+                    f,
+                    "the program has {slots} instruction slots; at most {max} are allowed"
+                )
             }
             JumpOutOfRange { target, len } => write!(
                 f,
@@ -298,7 +385,9 @@ impl fmt::Display for RejectKind {
                 "map {map} does not exist: the object defines {count} map(s), numbered from 0"
             ),
             UnknownHelper { id } => write!(f, "there is no helper number {id}"),
-            LocalCall => f.write_str("calls to local functions (bpf-to-bpf calls) are not supported"),
+            LocalCall => {
+                f.write_str("calls to local functions (bpf-to-bpf calls) are not supported")
+            }
             BtfCall => f.write_str("calls by BTF id (kfuncs) are not supported"),
             UnsupportedLddw { src } => write!(
                 f,
@@ -341,9 +430,9 @@ impl fmt::Display for RejectKind {
                     "reads stack byte fp{offset}, which may not have been written on every path"
                 ),
             },
-            VarOffsetPointerSpill => f.write_str(
-                "a pointer can only be stored to the stack at a constant offset",
-            ),
+            VarOffsetPointerSpill => {
+                f.write_str("a pointer can only be stored to the stack at a constant offset")
+            }
             MisalignedAtomic { size } => write!(
                 f,
                 "an atomic {size}-byte access must be aligned to {size} bytes (a split lock can fault in the kernel)"
@@ -357,9 +446,7 @@ impl fmt::Display for RejectKind {
                 f,
                 "no {size}-byte field of the {point} context starts at offset {offset} (`capscope list -v` shows the fields)"
             ),
-            CtxArith => f.write_str(
-                "only constants may be added to the context pointer",
-            ),
+            CtxArith => f.write_str("only constants may be added to the context pointer"),
             MaybeNull { reg } => write!(
                 f,
                 "{reg} may be null: check the map_lookup_elem result against 0 before using it"
@@ -376,18 +463,17 @@ impl fmt::Display for RejectKind {
                 f,
                 "{reg} holds a pointer; only adding or subtracting a bounded number is allowed on pointers (64-bit only)"
             ),
-            NotAPointer { reg } => write!(
-                f,
-                "{reg} is used as a memory address but holds no pointer"
-            ),
+            NotAPointer { reg } => {
+                write!(f, "{reg} is used as a memory address but holds no pointer")
+            }
             StorePointer { region } => write!(
                 f,
                 "a pointer must not be stored to {}: kernel addresses must not leave the program",
                 region_name(*region)
             ),
-            ReturnPointer => f.write_str(
-                "r0 holds a pointer at exit; the return value must be a number",
-            ),
+            ReturnPointer => {
+                f.write_str("r0 holds a pointer at exit; the return value must be a number")
+            }
             PointerCompare { reg } => write!(
                 f,
                 "{reg} holds a pointer; pointers may only be compared with 0 (a null check) or with a pointer into the same region"
@@ -396,9 +482,9 @@ impl fmt::Display for RejectKind {
                 f,
                 "{reg} may hold a pointer or bits of one (a partial read of a spilled pointer, or a pointer on some paths): it may only be moved or stored to the stack"
             ),
-            AtomicOnPointer => f.write_str(
-                "an atomic operation would change stack bytes that may hold a pointer",
-            ),
+            AtomicOnPointer => {
+                f.write_str("an atomic operation would change stack bytes that may hold a pointer")
+            }
             HelperLeak { helper, arg } => write!(
                 f,
                 "argument {arg} of {} would export pointer bits; kernel addresses must not leave the program",
@@ -408,7 +494,11 @@ impl fmt::Display for RejectKind {
                 helper,
                 arg,
                 expected,
-            } => write!(f, "argument {arg} of {} must be {expected}", helper_name(*helper)),
+            } => write!(
+                f,
+                "argument {arg} of {} must be {expected}",
+                helper_name(*helper)
+            ),
             HelperMapKind { helper, map, kind } => write!(
                 f,
                 "{} does not accept map {map}, a {kind} map",
@@ -516,7 +606,12 @@ impl Rejection {
     /// One line: `V041 at instruction 7 (r1 = *(u64 *)(r0 + 8)): what`.
     pub fn headline(&self) -> String {
         match self.asm() {
-            Some(a) => alloc::format!("{} at instruction {} (`{a}`): {}", self.code, self.insn, self.kind),
+            Some(a) => alloc::format!(
+                "{} at instruction {} (`{a}`): {}",
+                self.code,
+                self.insn,
+                self.kind
+            ),
             None => alloc::format!("{} at instruction {}: {}", self.code, self.insn, self.kind),
         }
     }

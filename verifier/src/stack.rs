@@ -74,14 +74,22 @@ impl Cell {
             CellKind::Spill(_) | CellKind::PtrBits => CellKind::PtrBits,
             CellKind::Data => CellKind::Data,
         };
-        Cell { off: lo, size, kind }
+        Cell {
+            off: lo,
+            size,
+            kind,
+        }
     }
 }
 
 /// Bytes `[shift, shift + size)` of `c`, as a little-endian number.
 fn extract(c: u64, shift: u32, size: u32) -> u64 {
     let v = c.checked_shr(shift * 8).unwrap_or(0);
-    if size >= 8 { v } else { v & ((1u64 << (size * 8)) - 1) }
+    if size >= 8 {
+        v
+    } else {
+        v & ((1u64 << (size * 8)) - 1)
+    }
 }
 
 /// The stack of one abstract state.
@@ -443,7 +451,11 @@ mod tests {
     #[test]
     fn scalar_spills_keep_their_bytes() {
         let mut s = Stack::default();
-        s.write(-8, 8, spill(Value::Scalar(Scalar::constant(0x1122_3344_5566_7788))));
+        s.write(
+            -8,
+            8,
+            spill(Value::Scalar(Scalar::constant(0x1122_3344_5566_7788))),
+        );
         assert_eq!(
             s.read(-8, 4),
             Ok(Value::Scalar(Scalar::constant(0x5566_7788)))
@@ -456,7 +468,9 @@ mod tests {
         );
         let mut u = Stack::default();
         u.write(-8, 8, spill(Value::Scalar(Scalar::urange(0, 100))));
-        let Ok(Value::Scalar(v)) = u.read(-8, 4) else { panic!() };
+        let Ok(Value::Scalar(v)) = u.read(-8, 4) else {
+            panic!()
+        };
         assert_eq!((v.umin, v.umax), (0, 100));
     }
 
@@ -477,8 +491,10 @@ mod tests {
         let mut d = Stack::default();
         d.write(-8, 8, spill(Value::Scalar(Scalar::constant(2))));
         let j = c.join(&d, &mut ids);
-        let Ok(Value::Scalar(v)) = j.read(-8, 8) else { panic!() };
-        assert_eq!((v.umin, v.umax), (1, 3).min((1, 2)));
+        let Ok(Value::Scalar(v)) = j.read(-8, 8) else {
+            panic!()
+        };
+        assert_eq!((v.umin, v.umax), (1, 2));
         assert!(c.is_subset_of(&j) && d.is_subset_of(&j));
     }
 

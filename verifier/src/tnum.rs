@@ -19,6 +19,9 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+// The arithmetic is named like the operators it abstracts; implementing
+// the operator traits would suggest exactness a tnum does not have.
+#[allow(clippy::should_implement_trait)]
 impl Tnum {
     /// Every value.
     pub const UNKNOWN: Tnum = Tnum {

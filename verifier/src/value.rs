@@ -165,10 +165,15 @@ impl Value {
                     off: o1,
                     ..
                 },
-                MapValue { map: m2, off: o2, .. },
+                MapValue {
+                    map: m2, off: o2, ..
+                },
             ) if m1 == m2 => MapValue {
                 map: *m1,
-                id: ids.id(self.class().unwrap_or(IdClass::Zero), b.class().unwrap_or(IdClass::Zero)),
+                id: ids.id(
+                    self.class().unwrap_or(IdClass::Zero),
+                    b.class().unwrap_or(IdClass::Zero),
+                ),
                 size: *size,
                 off: o1.join(o2),
             },
@@ -239,9 +244,14 @@ impl Value {
                     ..
                 },
             ) => m1 == m2 && i1 == i2 && o1.is_subset_of(o2),
-            (MapValueOrNull { map: m1, id: i1, .. }, MapValueOrNull { map: m2, id: i2, .. }) => {
-                m1 == m2 && i1 == i2
-            }
+            (
+                MapValueOrNull {
+                    map: m1, id: i1, ..
+                },
+                MapValueOrNull {
+                    map: m2, id: i2, ..
+                },
+            ) => m1 == m2 && i1 == i2,
             _ => false,
         }
     }
@@ -345,7 +355,11 @@ mod tests {
         // a pointer on one path and a number on the other is unusable
         let j = Value::fp().join(&Value::UNKNOWN, &mut ids);
         assert_eq!(j, Value::PtrBits);
-        assert!(!Value::Uninit(None).join(&Value::UNKNOWN, &mut ids).is_init());
+        assert!(
+            !Value::Uninit(None)
+                .join(&Value::UNKNOWN, &mut ids)
+                .is_init()
+        );
     }
 
     #[test]

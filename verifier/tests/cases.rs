@@ -51,7 +51,10 @@ fn parse_map(spec: &str, n: usize) -> Result<MapDef, String> {
     let [kind, k, v, m] = parts[..] else {
         return Err(format!("map spec `{spec}`: want KIND:KEY:VALUE:MAX"));
     };
-    let num = |s: &str| s.parse::<u32>().map_err(|e| format!("map spec `{spec}`: {e}"));
+    let num = |s: &str| {
+        s.parse::<u32>()
+            .map_err(|e| format!("map spec `{spec}`: {e}"))
+    };
     Ok(MapDef {
         name: format!("map{n}"),
         kind: MapKind::from_name(kind).ok_or(format!("unknown map kind `{kind}`"))?,
@@ -98,9 +101,7 @@ fn parse(text: &str) -> Result<Case, String> {
             }
             "rule" => case.rule = Some(v.parse().map_err(|e| format!("rule: {e}"))?),
             "max_path" => case.max_path = Some(v.parse().map_err(|e| format!("max_path: {e}"))?),
-            "max_steps" => {
-                case.max_steps = Some(v.parse().map_err(|e| format!("max_steps: {e}"))?)
-            }
+            "max_steps" => case.max_steps = Some(v.parse().map_err(|e| format!("max_steps: {e}"))?),
             "raw" => {
                 for b in v.split_whitespace() {
                     case.raw.push(
@@ -120,7 +121,9 @@ fn parse(text: &str) -> Result<Case, String> {
                         text: text.trim().to_string(),
                     }
                 } else {
-                    return Err(format!("expect: `{v}` is neither accept nor reject V0xx ..."));
+                    return Err(format!(
+                        "expect: `{v}` is neither accept nor reject V0xx ..."
+                    ));
                 }
             }
             other => return Err(format!("unknown header key `{other}`")),
@@ -134,7 +137,10 @@ fn parse(text: &str) -> Result<Case, String> {
 
 /// Which rule a code belongs to: its tens digit plus one.
 fn rule_of(code: &str) -> u32 {
-    code.get(2..3).and_then(|d| d.parse::<u32>().ok()).unwrap_or(0) + 1
+    code.get(2..3)
+        .and_then(|d| d.parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1
 }
 
 #[test]
@@ -230,5 +236,8 @@ fn every_case_file_gives_its_expected_verdict() {
             "rule {rule} has fewer than 3 reject cases"
         );
     }
-    assert!(accepts.get(&10).copied().unwrap_or(0) >= 2, "rule 10 needs accept cases");
+    assert!(
+        accepts.get(&10).copied().unwrap_or(0) >= 2,
+        "rule 10 needs accept cases"
+    );
 }

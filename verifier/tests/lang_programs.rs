@@ -9,12 +9,17 @@ use capscope_verifier::{Options, verify};
 fn check(name: &str, source: &str, failures: &mut Vec<String>) -> usize {
     // Examples that do not compile (error demonstrations) are the
     // language's business; everything that compiles must verify.
-    let Ok(compiled) = capscope_lang::compile(source) else { return 0 };
+    let Ok(compiled) = capscope_lang::compile(source) else {
+        return 0;
+    };
     let mut n = 0;
     for p in &compiled.object.programs {
         n += 1;
         if let Err(r) = verify(p, &compiled.object.maps, &Options::default()) {
-            failures.push(format!("{name}: program `{}`:\n{r}\nsource:\n{source}", p.name));
+            failures.push(format!(
+                "{name}: program `{}`:\n{r}\nsource:\n{source}",
+                p.name
+            ));
         }
     }
     n
@@ -49,11 +54,18 @@ fn every_probe_and_doc_example_verifies() {
             let body = &rest[start + 9..];
             let Some(end) = body.find("```") else { break };
             k += 1;
-            programs += check(&format!("{} example {k}", d.display()), &body[..end], &mut failures);
+            programs += check(
+                &format!("{} example {k}", d.display()),
+                &body[..end],
+                &mut failures,
+            );
             rest = &body[end + 3..];
         }
     }
     println!("{} probe files, {programs} programs verified", probes.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(programs >= probes.len(), "too few programs compiled: {programs}");
+    assert!(
+        programs >= probes.len(),
+        "too few programs compiled: {programs}"
+    );
 }

@@ -70,7 +70,10 @@ fn program() -> impl Strategy<Value = (ProgramDef, Vec<MapDef>)> {
                 .into_iter()
                 .map(|(i, s, l)| LineEntry {
                     insn: InsnIdx(i),
-                    span: Span { start: s, end: s + l },
+                    span: Span {
+                        start: s,
+                        end: s + l,
+                    },
                 })
                 .collect();
             lines.sort_by_key(|e| e.insn);
@@ -78,7 +81,10 @@ fn program() -> impl Strategy<Value = (ProgramDef, Vec<MapDef>)> {
             (
                 ProgramDef {
                     name: "p".into(),
-                    attach: AttachSpec { point, period_ns: 0 },
+                    attach: AttachSpec {
+                        point,
+                        period_ns: 0,
+                    },
                     insns,
                     lines,
                 },
@@ -142,8 +148,12 @@ fn mutated_cases_never_panic() {
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-        let Some((_, code)) = text.split_once("\n---\n") else { continue };
-        let Ok(insns) = capscope_bytecode::asm::assemble(code) else { continue };
+        let Some((_, code)) = text.split_once("\n---\n") else {
+            continue;
+        };
+        let Ok(insns) = capscope_bytecode::asm::assemble(code) else {
+            continue;
+        };
         let maps: Vec<MapDef> = ["hash:8:8:64", "ringbuf:0:0:4096", "hash:8:64:64"]
             .iter()
             .map(|s| {

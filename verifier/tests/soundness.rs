@@ -52,21 +52,77 @@ const POINTS: [AttachPoint; 4] = [
 
 #[derive(Clone, Debug)]
 enum Piece {
-    CtxLoad { dst: u8, off: i16, size: u8 },
-    Alu { op: &'static str, dst: u8, src: Src, w32: bool },
-    StackStore { off: i16, size: u8, src: Src },
-    StackLoad { dst: u8, off: i16, size: u8 },
-    Lookup { array: bool, key: Src, mask: i32, off: i16, size: u8, write: bool, keep: bool },
-    Update { value_words: u8 },
+    CtxLoad {
+        dst: u8,
+        off: i16,
+        size: u8,
+    },
+    Alu {
+        op: &'static str,
+        dst: u8,
+        src: Src,
+        w32: bool,
+    },
+    StackStore {
+        off: i16,
+        size: u8,
+        src: Src,
+    },
+    StackLoad {
+        dst: u8,
+        off: i16,
+        size: u8,
+    },
+    Lookup {
+        array: bool,
+        key: Src,
+        mask: i32,
+        off: i16,
+        size: u8,
+        write: bool,
+        keep: bool,
+    },
+    Update {
+        value_words: u8,
+    },
     Helper(&'static str),
-    Comm { off: i16, size: i32 },
-    Ringbuf { off: i16, size: i32 },
-    StackId { flags: i32 },
-    PtrSpill { ptr: u8, off: i16, size: u8, deref: bool },
-    StackVar { mask: i32, base: i16, size: u8, write: bool },
-    Atomic { off: i16, fetch: bool },
-    Branch { reg: u8, cond: &'static str, imm: i32, inner: Vec<Piece> },
-    Loop { n: i32, inner: Vec<Piece> },
+    Comm {
+        off: i16,
+        size: i32,
+    },
+    Ringbuf {
+        off: i16,
+        size: i32,
+    },
+    StackId {
+        flags: i32,
+    },
+    PtrSpill {
+        ptr: u8,
+        off: i16,
+        size: u8,
+        deref: bool,
+    },
+    StackVar {
+        mask: i32,
+        base: i16,
+        size: u8,
+        write: bool,
+    },
+    Atomic {
+        off: i16,
+        fetch: bool,
+    },
+    Branch {
+        reg: u8,
+        cond: &'static str,
+        imm: i32,
+        inner: Vec<Piece>,
+    },
+    Loop {
+        n: i32,
+        inner: Vec<Piece>,
+    },
     Raw(Insn),
 }
 
@@ -221,13 +277,23 @@ impl Gen {
                     self.line(&format!("r{dst} {op} {}", src.text()))
                 }
             }
-            Piece::StackStore { off, size, src } => {
-                self.line(&format!("*({} *)(r10 - {off}) = {}", width(*size), src.text()))
-            }
+            Piece::StackStore { off, size, src } => self.line(&format!(
+                "*({} *)(r10 - {off}) = {}",
+                width(*size),
+                src.text()
+            )),
             Piece::StackLoad { dst, off, size } => {
                 self.line(&format!("r{dst} = *({} *)(r10 - {off})", width(*size)))
             }
-            Piece::Lookup { array, key, mask, off, size, write, keep } => {
+            Piece::Lookup {
+                array,
+                key,
+                mask,
+                off,
+                size,
+                write,
+                keep,
+            } => {
                 let (m, kw) = if *array { (1, "u32") } else { (0, "u64") };
                 self.line(&format!("*({kw} *)(r10 - 8) = {}", key.text()));
                 self.line("r2 = r10");
@@ -287,14 +353,24 @@ impl Gen {
                 self.line("call get_stackid");
                 self.line("r6 = r0");
             }
-            Piece::PtrSpill { ptr, off, size, deref } => {
+            Piece::PtrSpill {
+                ptr,
+                off,
+                size,
+                deref,
+            } => {
                 self.line(&format!("*(u64 *)(r10 - {off}) = r{ptr}"));
                 self.line(&format!("r5 = *({} *)(r10 - {off})", width(*size)));
                 if *deref {
                     self.line("r4 = *(u64 *)(r5 + 0)");
                 }
             }
-            Piece::StackVar { mask, base, size, write } => {
+            Piece::StackVar {
+                mask,
+                base,
+                size,
+                write,
+            } => {
                 self.line("r4 = r7");
                 self.line(&format!("r4 &= {mask}"));
                 self.line("r5 = r10");
@@ -313,7 +389,12 @@ impl Gen {
                     self.line(&format!("lock *(u64 *)(r10 - {off}) += r6"));
                 }
             }
-            Piece::Branch { reg, cond, imm, inner } => {
+            Piece::Branch {
+                reg,
+                cond,
+                imm,
+                inner,
+            } => {
                 let l = self.label();
                 self.line(&format!("if r{reg} {cond} {imm} goto {l}"));
                 for p in inner {
@@ -344,10 +425,10 @@ impl Gen {
                 self.in_loop = false;
             }
             Piece::Raw(i) => {
-                if let Ok(op) = Op::decode(&[*i, Insn::default()]) {
-                    if op.slots() == 1 {
-                        self.line(&format!("{op}"));
-                    }
+                if let Ok(op) = Op::decode(&[*i, Insn::default()])
+                    && op.slots() == 1
+                {
+                    self.line(&format!("{op}"));
                 }
             }
         }
@@ -400,7 +481,10 @@ fn check_runs(insns: &[Insn], point: AttachPoint, ctx_seed: &[u8], text: &str) {
     for round in 0..4u8 {
         let ctx: Vec<u8> = (0..size)
             .map(|i| {
-                let b = ctx_seed.get(i % ctx_seed.len().max(1)).copied().unwrap_or(0);
+                let b = ctx_seed
+                    .get(i % ctx_seed.len().max(1))
+                    .copied()
+                    .unwrap_or(0);
                 match round {
                     0 => 0,
                     1 => 0xff,
@@ -420,7 +504,10 @@ fn check_runs(insns: &[Insn], point: AttachPoint, ctx_seed: &[u8], text: &str) {
 
 #[test]
 fn accepted_programs_never_trap_in_the_checked_interpreter() {
-    let cases: u32 = std::env::var("SOUNDNESS_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1500);
+    let cases: u32 = std::env::var("SOUNDNESS_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1500);
     let mut runner = TestRunner::new(PtConfig {
         cases,
         failure_persistence: None,
@@ -450,7 +537,13 @@ fn accepted_programs_never_trap_in_the_checked_interpreter() {
         panic!("{e}");
     }
     let mut msg = String::new();
-    write!(msg, "{} of {} generated programs accepted", accepted.get(), total.get()).unwrap();
+    write!(
+        msg,
+        "{} of {} generated programs accepted",
+        accepted.get(),
+        total.get()
+    )
+    .unwrap();
     println!("{msg}");
     assert!(
         accepted.get() * 5 >= total.get(),

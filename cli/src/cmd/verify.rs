@@ -38,7 +38,11 @@ pub enum Emit {
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A probe script to compile and verify.
-    #[arg(value_name = "SCRIPT", required_unless_present = "raw", conflicts_with = "raw")]
+    #[arg(
+        value_name = "SCRIPT",
+        required_unless_present = "raw",
+        conflicts_with = "raw"
+    )]
     script: Option<PathBuf>,
     /// Raw little-endian bytecode (as `capscope asm` writes it).
     #[arg(long, value_name = "FILE.bin", requires = "attach")]
@@ -67,13 +71,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow!("`{name}` is not an attach point (see `capscope list`)"))?;
         let maps = mapspec::parse_all(&args.maps)?;
         let ok = check_raw(&path.display().to_string(), &slots, point, &maps, &opts)?;
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
     let Some(path) = &args.script else {
         return Err(anyhow!("give a SCRIPT or --raw FILE.bin --attach POINT"));
     };
     if !args.maps.is_empty() {
-        return Err(anyhow!("--map is for raw programs; a script declares its own maps"));
+        return Err(anyhow!(
+            "--map is for raw programs; a script declares its own maps"
+        ));
     }
     let source =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -90,7 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &compiled.object.programs {
         all_ok &= check_program(&name, &source, p, &compiled.object.maps, &opts)?;
     }
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn stderr() -> StandardStream {
