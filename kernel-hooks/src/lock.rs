@@ -12,8 +12,11 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// How many times the fire path re-tries a held lock before dropping the
-/// event. Long enough that only a lock held across an interruption fails.
-pub(crate) const FIRE_SPINS: u32 = 1 << 16;
+/// event: far more than any holder needs (one chain, one record), and few
+/// enough (about 100 µs) that an interrupt finding the lock held by the
+/// control path it interrupted, which cannot run until the interrupt
+/// returns, gives up quickly.
+pub(crate) const FIRE_SPINS: u32 = 1 << 12;
 
 /// Pause between tries; every 64th, let the platform yield (see
 /// [`crate::Platform::relax`]).
