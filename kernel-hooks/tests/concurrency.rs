@@ -289,3 +289,93 @@ fn host_reads_and_drains_while_cpus_fire() {
     drop(o);
     drop(detach(id).unwrap());
 }
+
+/// `@ = count()` into a per-CPU hash, as the language lowers it.
+const JIT_COUNT: &str = "
+    r1 = 0
+    *(u64 *)(r10 - 8) = r1
+    r2 = r10
+    r2 += -8
+    r1 = map[0] ll
+    call map_lookup_elem
+    if r0 == 0 goto miss
+    r1 = 1
+    lock *(u64 *)(r0 + 0) += r1
+    r0 = 0
+    exit
+miss:
+    r1 = 1
+    *(u64 *)(r10 - 16) = r1
+    r2 = r10
+    r2 += -8
+    r3 = r10
+    r3 += -16
+    r4 = 0
+    r1 = map[0] ll
+    call map_update_elem
+    r0 = 0
+    exit
+";
+
+#[test]
+fn jit_code_is_unmapped_only_after_the_last_firing() {
+    let (_g, _) = setup();
+    let mut p = prog("syscall:enter", AttachPoint::SyscallEnter);
+    p.insns = capscope_bytecode::asm::assemble(JIT_COUNT).unwrap();
+    let o = obj(
+        vec![map("@", MapKind::PerCpuHash, 8, 8, 4)],
+        vec![p.clone(), {
+            let mut q = p;
+            q.attach.point = AttachPoint::CapAlloc;
+            q.name = "cap:alloc".into();
+            q
+        }],
+    );
+    let mut mem = HostCodeMemory;
+    let opts = JitOptions {
+        verify_clif: false,
+        ..JitOptions::host()
+    };
+    let mut engine = JitEngine::new(&opts, &mut mem).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = firing_threads(2, &stop);
+    let (mut runs, mut counted) = (0u64, 0u64);
+    let mut live = std::collections::VecDeque::new();
+    for _ in 0..400 {
+        if live.len() >= 3 {
+            // A firing still inside unmapped code would crash the test.
+            let d = detach(live.pop_front().unwrap()).unwrap();
+            runs += d.info().programs.iter().map(|p| p.runs).sum::<u64>();
+            counted += d
+                .map(0)
+                .unwrap()
+                .read_all()
+                .unwrap()
+                .iter()
+                .flat_map(|e| e.value.chunks(8))
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .sum::<u64>();
+        }
+        live.push_back(load_object(&o, &mut engine).unwrap());
+    }
+    for id in live {
+        let d = detach(id).unwrap();
+        runs += d.info().programs.iter().map(|p| p.runs).sum::<u64>();
+        counted += d
+            .map(0)
+            .unwrap()
+            .read_all()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e.value.chunks(8))
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .sum::<u64>();
+    }
+    stop.store(true, Relaxed);
+    threads.into_iter().for_each(|t| drop(t.join().unwrap()));
+    assert!(runs > 0);
+    assert_eq!(
+        counted, runs,
+        "every run of the compiled code is in its map, and in its statistics"
+    );
+}
