@@ -137,6 +137,19 @@ fn check_total(src: &str) -> Result<(), TestCaseError> {
                     "verifier rejects compiled code: {e}\n{src}"
                 )));
             }
+            // And it runs without a trap in the memory-checked interpreter.
+            let mut env =
+                capscope_bytecode::model::ModelEnv::new(&c.object.maps, Default::default());
+            for p in &c.object.programs {
+                let ctx = vec![0x5a; p.attach.point.context_size()];
+                let cfg = capscope_bytecode::interp::Config::default();
+                if let Err(t) = capscope_bytecode::interp::run(&p.insns, &ctx, &mut env, &cfg) {
+                    return Err(TestCaseError::fail(format!(
+                        "{} trapped: {t:?}\n{src}",
+                        p.name
+                    )));
+                }
+            }
             let _ = capscope_lang::render(&c.warnings, "fuzz", src);
         }
         Err(e) => {
