@@ -137,6 +137,29 @@ pub fn parse(source: &str) -> (Option<ast::Program>, Vec<Diagnostic>) {
                 gap.trim().is_empty()
             })
     });
+    // After a syntax error the parser resynchronizes at the next statement,
+    // and what it skips often yields a second, derived error on the same
+    // line (`if ($x = 1) {` reports the `=` and then the `)`). Keep the
+    // first syntax error of each line; independent mistakes on other lines
+    // are all reported.
+    syntax.sort_by_key(|d| d.primary.span.start);
+    let line_of = |d: &Diagnostic| {
+        let at = (d.primary.span.start as usize).min(source.len());
+        source.as_bytes()[..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    };
+    let mut last_line = None;
+    syntax.retain(|d| {
+        if d.code == Code::TooDeep {
+            return true;
+        }
+        let line = line_of(d);
+        let keep = last_line != Some(line);
+        last_line = Some(line);
+        keep
+    });
     let mut all = lex;
     all.extend(syntax);
     all.sort_by_key(|d| (d.primary.span.start, d.code.as_str()));
