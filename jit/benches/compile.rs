@@ -9,7 +9,7 @@ mod common;
 
 use capscope_bytecode::insn::{AluOp, JmpCond, Op, Operand, Size, Width};
 use capscope_jit::host::HostCodeMemory;
-use capscope_jit::{Jit, Options};
+use capscope_jit::{CodeMemory, CodeMemoryError, ExecutableCode, Jit, Options};
 use capscope_verifier::Facts;
 use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -82,6 +82,30 @@ pub fn fifty() -> Vec<Op> {
     ops
 }
 
+/// Code memory that only copies the bytes into a heap buffer, to time code
+/// generation without the `mmap`/`mprotect`/`munmap` of installing it.
+/// Its "code" is never called.
+struct HeapCode(Vec<u8>);
+
+// SAFETY: never called; the benchmark only drops it. (`entry` is not
+// executable, which is why this type stays inside this benchmark.)
+unsafe impl ExecutableCode for HeapCode {
+    fn entry(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+struct HeapMemory;
+
+impl CodeMemory for HeapMemory {
+    fn install(&mut self, code: &[u8]) -> Result<Box<dyn ExecutableCode>, CodeMemoryError> {
+        Ok(Box::new(HeapCode(code.to_vec())))
+    }
+}
+
 fn compile_times(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile");
     let programs = [
@@ -110,6 +134,21 @@ fn compile_times(c: &mut Criterion) {
             b.iter(|| {
                 jit.compile(&slots, &facts, &linker, &mut HostCodeMemory)
                     .unwrap()
+            })
+        });
+        g.bench_function(format!("{name}/{}-slots/codegen-only", slots.len()), |b| {
+            b.iter(|| {
+                jit.compile(&slots, &facts, &linker, &mut HeapMemory)
+                    .unwrap()
+            })
+        });
+        // rbpf's single-pass x86 JIT on the same bytecode, for scale.
+        let rb = rbpf_bytes(ops, |i| env.handle(i));
+        g.bench_function(format!("{name}/{}-slots/rbpf-jit", slots.len()), |b| {
+            b.iter(|| {
+                let mut vm = rbpf_vm(&rb, false);
+                vm.jit_compile().unwrap();
+                vm
             })
         });
     }
