@@ -6,7 +6,6 @@
 //! `cargo run --release -p capscope-jit --example compile_cpu`
 
 #[path = "../benches/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use capscope_jit::host::HostCodeMemory;

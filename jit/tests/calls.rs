@@ -93,7 +93,7 @@ impl Linker for ArrayLinker {
         None
     }
     fn array_map(&self, idx: MapIdx) -> Option<ArrayLayout> {
-        (idx.0 == 0).then(|| ArrayLayout {
+        (idx.0 == 0).then_some(ArrayLayout {
             values: self.values.as_ptr() as u64,
             value_stride: 8,
             max_entries: self.values.len() as u32,

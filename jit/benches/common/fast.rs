@@ -144,6 +144,8 @@ pub fn rb_fast_update(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
 
 /// The maps of one program.
 pub struct FastEnv {
+    // Boxed: a handle is the map's address, which must never move.
+    #[allow(clippy::vec_box)]
     maps: Vec<Box<FastMap>>,
 }
 
@@ -210,7 +212,7 @@ impl Linker for FastLinker<'_> {
 
     fn array_map(&self, idx: MapIdx) -> Option<ArrayLayout> {
         let m = self.env.maps.get(idx.0 as usize)?;
-        (self.inline_arrays && m.def.kind == MapKind::Array).then(|| ArrayLayout {
+        (self.inline_arrays && m.def.kind == MapKind::Array).then_some(ArrayLayout {
             values: m.values.as_ptr() as u64,
             value_stride: 8,
             max_entries: m.def.max_entries,
