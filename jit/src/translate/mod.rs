@@ -184,7 +184,7 @@ pub(crate) struct Translator<'a, 'b> {
     frames: Vec<Frame>,
     /// Block starts still to translate, smallest `(frame, slot)` first, so
     /// the layout follows program order and fall-through stays fall-through.
-    work: BinaryHeap<Reverse<(usize, usize)>>,
+    work: BinaryHeap<Reverse<(usize, usize, Block)>>,
     /// Instructions translated so far, inlined copies included.
     budget: usize,
     /// Helper signatures by arity.
@@ -254,8 +254,8 @@ pub(crate) fn translate(
     }
     let first = t.block_for(main, 0);
     t.b.ins().jump(first, &[]);
-    while let Some(Reverse((frame, pc))) = t.work.pop() {
-        t.translate_block(frame, pc)?;
+    while let Some(Reverse((frame, pc, block))) = t.work.pop() {
+        t.translate_block(frame, pc, block)?;
     }
     t.b.seal_all_blocks();
     t.b.finalize(frontend);
@@ -298,7 +298,7 @@ impl Translator<'_, '_> {
         }
         let b = self.b.create_block();
         self.frames[frame].blocks[pc] = Some(b);
-        self.work.push(Reverse((frame, pc)));
+        self.work.push(Reverse((frame, pc, b)));
         b
     }
 
@@ -321,8 +321,7 @@ impl Translator<'_, '_> {
 
     /// Translate straight-line code from the leader `start` until control
     /// leaves it.
-    fn translate_block(&mut self, frame: usize, start: usize) -> Result<()> {
-        let block = self.frames[frame].blocks[start].expect("queued blocks exist");
+    fn translate_block(&mut self, frame: usize, start: usize, block: Block) -> Result<()> {
         self.b.switch_to_block(block);
         self.cur = frame;
         self.known_map = [None; Reg::COUNT];
