@@ -16,10 +16,20 @@
 //! One SysV function `extern "C" fn(ctx: *const u8) -> u64` ([`JitFn`]). eBPF
 //! registers r0–r10 are Cranelift variables (so they live in machine
 //! registers); r1 starts as `ctx`, r10 points one past a 512-byte stack slot
-//! in the native frame, the other registers start at 0. Helpers are called
-//! by absolute address and maps are constant handles, both from the
-//! [`Linker`]: the code needs no relocation and no dynamic linker. Local
-//! calls (`call pc+N`) are inlined, each level with its own 512-byte frame.
+//! in the native frame (none if the program never names r10), the other
+//! registers start at 0. Helpers are called by absolute address and maps are
+//! constant handles, both from the [`Linker`]: the code needs no relocation
+//! and no dynamic linker. `map_lookup_elem` on an array map whose storage
+//! the linker describes ([`Linker::array_map`]) becomes a bounds check and an
+//! address computation. Local calls (`call pc+N`) are inlined, each level
+//! with its own 512-byte frame, up to [`MAX_CALL_DEPTH`] frames.
+//!
+//! # Where it runs
+//!
+//! The kernel implements [`Linker`] and [`CodeMemory`] over its own maps,
+//! helpers and code pages and calls [`Jit::compile`]. Host tools use
+//! [`host::HostProgram`] (feature `std`): it verifies, compiles against the
+//! reference model environment, and runs without `unsafe` at the call site.
 //!
 //! # Guarantees
 //!
