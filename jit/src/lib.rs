@@ -28,7 +28,7 @@
 //!
 //! The kernel implements [`Linker`] and [`CodeMemory`] over its own maps,
 //! helpers and code pages and calls [`Jit::compile`]. Host tools use
-//! [`host::HostProgram`] (feature `std`): it verifies, compiles against the
+//! `host::HostProgram` (feature `std`): it verifies, compiles against the
 //! reference model environment, and runs without `unsafe` at the call site.
 //!
 //! # Guarantees
