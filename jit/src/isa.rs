@@ -11,8 +11,8 @@ use crate::error::{JitError, Result};
 /// Optional x86-64 extensions the generated code may use.
 ///
 /// The default is the x86-64 baseline (SSE2), which every machine the kernel
-/// runs on has, including QEMU's default TCG CPU. `X86Features::host` (feature `std`)
-/// detects what the host CPU has.
+/// runs on has, including QEMU's default TCG CPU. `X86Features::host`
+/// (feature `std`) detects what the host CPU has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct X86Features {
     /// `popcnt`.
