@@ -88,6 +88,7 @@ pub extern "C" fn kentry(start_info: u32) -> ! {
     dev::pic::init(1 | serial_irqs);
     time::init();
     hooks::platform::init();
+    hooks::platform::init_selftest();
     if bootinfo::arg("selftest") == Some("kernel-fault") {
         // Prove the fault path: touch the kernel stack's guard page.
         let guard = arch::boot::kernel_stack().guard();

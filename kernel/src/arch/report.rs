@@ -64,7 +64,9 @@ pub fn walk_kernel_stack(mut rbp: u64, mut f: impl FnMut(u64)) -> usize {
         // SAFETY: [rbp, rbp+16) lies inside a mapped kernel stack (checked
         // just above), so both reads are of mapped, initialised memory.
         let (next, ret) = unsafe { (*(rbp as *const u64), *((rbp + 8) as *const u64)) };
-        if ret == 0 {
+        // Stop at the first return address outside the kernel image (the
+        // boot trampoline's, or garbage).
+        if ret < crate::mm::KERNEL_VMA {
             break;
         }
         f(ret);

@@ -97,6 +97,7 @@ fn slot_ctx(at: SlotRef, cap: Cap, reason: u64) -> CapSlotCtx {
 impl CapEvents for Events<'_> {
     fn alloc(&mut self, at: SlotRef, cap: Cap) {
         hooks::fire(AttachPoint::CapAlloc, || slot_ctx(at, cap, 0));
+        hooks::platform::selftest_stacks("cap:alloc");
     }
 
     fn free(&mut self, at: SlotRef, cap: Cap, reason: FreeReason) {

@@ -114,6 +114,36 @@ pub fn walk_kernel_stack(rbp: u64, out: &mut [u64]) -> usize {
     n
 }
 
+static SELFTEST_STACKS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// With `selftest=stacks` on the command line, every call prints the user
+/// and kernel stacks as a probe at that site would see them (the QEMU test
+/// `stack_walks_see_grow_heap_called_from_main` symbolizes them).
+pub fn selftest_stacks(site: &str) {
+    if !SELFTEST_STACKS.load(Ordering::Relaxed) {
+        return;
+    }
+    let (mut user, mut kernel) = ([0u64; 16], [0u64; 16]);
+    let nu = walk_user_stack(&mut user);
+    let nk = walk_kernel_stack(crate::arch::cpu::rbp(), &mut kernel);
+    crate::kprint!("capscope: selftest: {site} ustack");
+    for a in &user[..nu] {
+        crate::kprint!(" {a:#x}");
+    }
+    crate::kprint!(" kstack");
+    for a in &kernel[..nk] {
+        crate::kprint!(" {a:#x}");
+    }
+    crate::kprintln!();
+}
+
+/// Read the stack self-test switch from the command line.
+pub fn init_selftest() {
+    if crate::bootinfo::arg("selftest") == Some("stacks") {
+        SELFTEST_STACKS.store(true, Ordering::Relaxed);
+    }
+}
+
 /// kernel-hooks' platform trait, implemented by the functions above.
 #[cfg(feature = "hooks")]
 mod adapter {

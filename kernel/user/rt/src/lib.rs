@@ -38,13 +38,16 @@ pub fn rdtsc() -> u64 {
 }
 
 /// Define the program's entry: `main` runs after the runtime's set-up and
-/// its result becomes the exit status.
+/// its result becomes the exit status. `main` is called through a pointer
+/// so it stays a frame of its own: stack traces show `main`, not the
+/// runtime's entry it would otherwise be inlined into.
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
         #[unsafe(no_mangle)]
         extern "C" fn capscope_user_main() -> u64 {
-            $main()
+            let main: fn() -> u64 = $main;
+            core::hint::black_box(main)()
         }
     };
 }
