@@ -51,12 +51,11 @@ fn control_channel_rendezvous_before_teardown() {
     let console = Arc::new(Mutex::new(Vec::new()));
     let sink = console.clone();
     let cmd = b.command(&qemu(), &kernel(Flavor::Hooks));
-    let qemu_run = std::thread::spawn(move || {
-        runner::run(cmd, b.timeout, move |bytes| {
-            sink.lock().unwrap().extend_from_slice(bytes)
-        })
-        .unwrap()
-    });
+    // Dropped (QEMU killed) if an assertion below fails.
+    let guest = runner::spawn(cmd, move |bytes| {
+        sink.lock().unwrap().extend_from_slice(bytes)
+    })
+    .unwrap();
     let start = Instant::now();
     let stream = loop {
         match UnixStream::connect(&sock) {
@@ -85,12 +84,21 @@ fn control_channel_rendezvous_before_teardown() {
     l.clear();
     reader.read_line(&mut l).unwrap();
     assert_eq!(l.trim(), "CAPSCOPE FINISHED 0");
-    // The workload reported, but its capabilities are not torn down yet.
-    let seen = String::from_utf8_lossy(&console.lock().unwrap()).replace('\r', "");
+    // The workload reported (its console line may still be on its way
+    // through QEMU's stdout), but its capabilities are not torn down yet:
+    // the kernel waits for us.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        let seen = String::from_utf8_lossy(&console.lock().unwrap()).replace('\r', "");
+        if seen.contains("leaky: leaked 5 capabilities") || Instant::now() > deadline {
+            break seen;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert!(seen.contains("leaky: leaked 5 capabilities"), "{seen}");
     assert!(!seen.contains("teardown freed"), "{seen}");
     writer.write_all(b"c").unwrap();
-    let run = qemu_run.join().unwrap();
+    let run = guest.wait(Duration::from_secs(30)).unwrap();
     assert_eq!(run.outcome, Outcome::Exited(0));
     assert!(
         run.console.contains("teardown freed 8 capabilities"),

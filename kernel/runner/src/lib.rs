@@ -290,13 +290,17 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// Run `cmd` (a QEMU command) to completion or `timeout`, capturing stdout;
-/// each chunk of output is also passed to `echo` as it arrives.
-pub fn run(
-    mut cmd: Command,
-    timeout: Duration,
-    mut echo: impl FnMut(&[u8]) + Send + 'static,
-) -> Result<Run> {
+/// A running QEMU. Dropping it kills QEMU, so a failing test (which
+/// unwinds) never leaves a guest behind.
+pub struct Running {
+    child: std::process::Child,
+    reader: Option<std::thread::JoinHandle<Vec<u8>>>,
+    start: Instant,
+}
+
+/// Start `cmd` (a QEMU command), capturing stdout; each chunk of output is
+/// also passed to `echo` as it arrives.
+pub fn spawn(mut cmd: Command, mut echo: impl FnMut(&[u8]) + Send + 'static) -> Result<Running> {
     let start = Instant::now();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -315,23 +319,58 @@ pub fn run(
         }
         all
     });
-    let outcome = loop {
-        if let Some(status) = child.try_wait()? {
-            break Outcome::from_status(status);
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break Outcome::TimedOut;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let bytes = reader.join().unwrap_or_default();
-    Ok(Run {
-        console: String::from_utf8_lossy(&bytes).replace('\r', ""),
-        outcome,
-        elapsed: start.elapsed(),
+    Ok(Running {
+        child,
+        reader: Some(reader),
+        start,
     })
+}
+
+impl Running {
+    /// Wait for QEMU to exit, killing it once `timeout` has passed since
+    /// it started.
+    pub fn wait(mut self, timeout: Duration) -> Result<Run> {
+        let outcome = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break Outcome::from_status(status);
+            }
+            if self.start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break Outcome::TimedOut;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let bytes = self
+            .reader
+            .take()
+            .map(|r| r.join().unwrap_or_default())
+            .unwrap_or_default();
+        Ok(Run {
+            console: String::from_utf8_lossy(&bytes).replace('\r', ""),
+            outcome,
+            elapsed: self.start.elapsed(),
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Run `cmd` (a QEMU command) to completion or `timeout`, capturing stdout;
+/// each chunk of output is also passed to `echo` as it arrives.
+pub fn run(
+    cmd: Command,
+    timeout: Duration,
+    echo: impl FnMut(&[u8]) + Send + 'static,
+) -> Result<Run> {
+    spawn(cmd, echo)?.wait(timeout)
 }
 
 /// Boot `kernel` as `boot` says and capture the console.
