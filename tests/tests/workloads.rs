@@ -82,6 +82,7 @@ fn timer_waits_across_ticks() {
     let n = numbers(line(&run.console, "timer: "));
     assert!(n[0] >= 50, "ticks {}", n[0]);
     assert!(n[1] >= 20, "slept {} ms", n[1]);
+    assert!(line(&run.console, "timer: ").contains("preempted a spinning thread"));
 }
 
 #[test]
