@@ -96,25 +96,28 @@ pub fn self_test() {
     let fresh = || core::array::from_fn::<u8, 64, _>(|i| i as u8);
     let n = black_box(21usize);
     let mut b = fresh();
-    // SAFETY (all four): ranges stay within the 64-byte local buffer.
+    // SAFETY: source and destination lie within the 64-byte local buffer.
     unsafe { core::ptr::copy(b.as_ptr(), b.as_mut_ptr().add(5), n) };
     assert!(
         (0..n).all(|i| b[5 + i] == i as u8),
         "memmove, overlapping upwards"
     );
     let mut b = fresh();
+    // SAFETY: as above, within the 64-byte buffer.
     unsafe { core::ptr::copy(b.as_ptr().add(5), b.as_mut_ptr(), n) };
     assert!(
         (0..n).all(|i| b[i] == (i + 5) as u8),
         "memmove, overlapping downwards"
     );
     let mut b = fresh();
+    // SAFETY: as above, within the 64-byte buffer.
     unsafe { core::ptr::copy(b.as_ptr(), b.as_mut_ptr().add(40), n) };
     assert!(
         (0..n).all(|i| b[40 + i] == i as u8),
         "memmove, disjoint upwards"
     );
     let mut b = fresh();
+    // SAFETY: as above, within the 64-byte buffer.
     unsafe { core::ptr::write_bytes(b.as_mut_ptr().add(3), 0xa5, n) };
     assert!(
         b[2] == 2 && b[3..3 + n].iter().all(|&x| x == 0xa5) && b[3 + n] == (3 + n) as u8,
