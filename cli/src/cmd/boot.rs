@@ -31,9 +31,10 @@ pub struct Args {
     /// teardown (see docs/kernel.md).
     #[arg(long, value_name = "PATH")]
     control: Option<PathBuf>,
-    /// Kill QEMU after this many seconds (0: never).
-    #[arg(long, default_value_t = 600)]
-    timeout: u64,
+    /// Kill QEMU after this many seconds (0: never). Default: 600, or
+    /// never with --control (the kernel then keeps serving the host).
+    #[arg(long)]
+    timeout: Option<u64>,
     /// Extra QEMU arguments.
     #[arg(last = true)]
     qemu_args: Vec<String>,
@@ -44,19 +45,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let flavor = if args.no_hooks { Flavor::NoHooks } else { Flavor::Hooks };
     eprintln!("capscope: building the kernel ({flavor:?}) if needed");
     let kernel = runner::build_kernel(flavor)?;
+    let timeout = args.timeout.unwrap_or(if args.control.is_some() { 0 } else { 600 });
     let boot = Boot {
         kvm: args.kvm,
         icount: args.icount,
         control: args.control,
         qemu_args: args.qemu_args,
-        timeout: if args.timeout == 0 { Duration::MAX } else { Duration::from_secs(args.timeout) },
+        timeout: if timeout == 0 { Duration::MAX } else { Duration::from_secs(timeout) },
         ..Boot::new(&args.workload)
     };
     let run = runner::boot_streamed(&qemu, &kernel, &boot).context("booting QEMU")?;
     match run.outcome {
         Outcome::Exited(_) => {}
         Outcome::KernelFailure => eprintln!("capscope: the kernel failed (see the report above)"),
-        Outcome::TimedOut => eprintln!("capscope: timed out after {} s; QEMU was killed", args.timeout),
+        Outcome::TimedOut => eprintln!("capscope: timed out after {timeout} s; QEMU was killed"),
         Outcome::Qemu(code) => eprintln!("capscope: QEMU exited with {code:?}"),
     }
     Ok(ExitCode::from(run.outcome.exit_code()))
