@@ -1032,6 +1032,16 @@ fn decode_ld(i: Insn, next: Option<Insn>) -> Result<Op, DecodeError> {
     if hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
         return Err(DecodeError::BadLddwSecondHalf);
     }
+    // Only the map-value forms use the second immediate (as an offset); for
+    // the others it is unused, so it must be zero (Linux rejects it too).
+    // That keeps every form's encoding canonical.
+    let uses_hi = matches!(
+        kind,
+        LoadImmKind::Imm64 | LoadImmKind::MapValue | LoadImmKind::MapValueByIdx
+    );
+    if !uses_hi && hi.imm != 0 {
+        return Err(DecodeError::ReservedField("imm of the second lddw slot"));
+    }
     Ok(Op::LoadImm64 {
         kind,
         dst,

@@ -912,6 +912,21 @@ impl<'a> Parser<'a> {
         };
         self.expect("]", "`]`")?;
         let (start, _) = self.here();
+        // Only the map-value forms carry an offset in the second slot; for
+        // the others it must be zero, so they do not accept one.
+        let takes_offset = matches!(kind, LoadImmKind::MapValue | LoadImmKind::MapValueByIdx);
+        if !takes_offset {
+            if !self.eat_ident("ll") {
+                return Err(self
+                    .unexpected("`ll` (only map_value[..] and map_idx_value[..] take an offset)"));
+            }
+            return Ok(Op::LoadImm64 {
+                kind,
+                dst: d,
+                imm_lo,
+                imm_hi: 0,
+            });
+        }
         let negative = if self.eat("+") {
             Some(false)
         } else if self.eat("-") {
