@@ -917,8 +917,12 @@ impl<'a> Parser<'a> {
         let takes_offset = matches!(kind, LoadImmKind::MapValue | LoadImmKind::MapValueByIdx);
         if !takes_offset {
             if !self.eat_ident("ll") {
-                return Err(self
-                    .unexpected("`ll` (only map_value[..] and map_idx_value[..] take an offset)"));
+                let offset_given = matches!(self.peek(), Some(Tok::Punct("+" | "-")));
+                return Err(self.unexpected(if offset_given {
+                    "`ll` (only map_value[..] and map_idx_value[..] take an offset)"
+                } else {
+                    "`ll` (lddw sources end in `ll`)"
+                }));
             }
             return Ok(Op::LoadImm64 {
                 kind,
