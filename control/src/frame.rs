@@ -37,7 +37,7 @@ pub struct Frame {
 }
 
 /// Why a frame was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FrameError {
     /// More than [`MAX_FRAME`] bytes arrived before a delimiter.
     TooLong,
@@ -47,8 +47,14 @@ pub enum FrameError {
     Short,
     /// The checksum does not match: the frame was corrupted.
     Checksum,
-    /// The peer speaks another protocol version.
-    Version(u8),
+    /// The peer speaks another protocol version. The frame's checksum
+    /// was good, so its sequence number is trustworthy enough to answer.
+    Version {
+        /// The version byte the frame carries.
+        version: u8,
+        /// The frame's sequence number.
+        seq: u32,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -58,8 +64,11 @@ impl fmt::Display for FrameError {
             FrameError::Cobs => write!(f, "frame is not valid COBS"),
             FrameError::Short => write!(f, "frame shorter than its header"),
             FrameError::Checksum => write!(f, "frame checksum mismatch"),
-            FrameError::Version(v) => {
-                write!(f, "peer speaks protocol version {v}, this side speaks {PROTOCOL_VERSION}")
+            FrameError::Version { version, .. } => {
+                write!(
+                    f,
+                    "peer speaks protocol version {version}, this side speaks {PROTOCOL_VERSION}"
+                )
             }
         }
     }
@@ -67,8 +76,14 @@ impl fmt::Display for FrameError {
 
 /// Encode one frame, delimiter included.
 pub fn encode(seq: u32, body: &[u8]) -> Vec<u8> {
+    encode_versioned(PROTOCOL_VERSION, seq, body)
+}
+
+/// Encode one frame claiming protocol `version` (tests of version
+/// handling, and a future host speaking to an older kernel).
+pub fn encode_versioned(version: u8, seq: u32, body: &[u8]) -> Vec<u8> {
     let mut raw = Vec::with_capacity(OVERHEAD + body.len());
-    raw.push(PROTOCOL_VERSION);
+    raw.push(version);
     raw.extend_from_slice(&seq.to_le_bytes());
     raw.extend_from_slice(body);
     let crc = CRC.checksum(&raw);
@@ -80,26 +95,45 @@ pub fn encode(seq: u32, body: &[u8]) -> Vec<u8> {
 
 /// Reassembles frames from a byte stream, one byte or chunk at a time.
 ///
-/// Memory is bounded: at most [`MAX_FRAME`] (COBS-encoded) bytes are held;
-/// beyond that the decoder discards input until the next delimiter and then
-/// reports [`FrameError::TooLong`].
-#[derive(Debug, Default)]
+/// Memory is bounded: at most [`MAX_FRAME`] (COBS-encoded) bytes are held,
+/// or the smaller limit given to [`Decoder::with_limit`]; beyond that the
+/// decoder discards input until the next delimiter and then reports
+/// [`FrameError::TooLong`].
+#[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
     overflowed: bool,
+    limit: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder::new()
+    }
 }
 
 impl Decoder {
-    /// A decoder with nothing buffered.
+    /// A decoder with nothing buffered, accepting frames up to [`MAX_FRAME`].
     pub fn new() -> Decoder {
-        Decoder::default()
+        Decoder::with_limit(MAX_FRAME)
+    }
+
+    /// A decoder accepting decoded frames of at most `max` bytes (capped at
+    /// [`MAX_FRAME`]). A kernel with a small heap uses a smaller limit than
+    /// the host, which must accept whatever the kernel may send.
+    pub fn with_limit(max: usize) -> Decoder {
+        Decoder {
+            buf: Vec::new(),
+            overflowed: false,
+            limit: max.min(MAX_FRAME),
+        }
     }
 
     /// Feed one byte; returns a frame (or the reason one was dropped) when
     /// the byte ends one.
     pub fn push(&mut self, byte: u8) -> Option<Result<Frame, FrameError>> {
         if byte != 0 {
-            if self.buf.len() < cobs::max_encoding_length(MAX_FRAME) {
+            if self.buf.len() < cobs::max_encoding_length(self.limit) {
                 self.buf.push(byte);
             } else {
                 self.overflowed = true;
@@ -115,7 +149,7 @@ impl Decoder {
         let result = if core::mem::take(&mut self.overflowed) {
             Err(FrameError::TooLong)
         } else {
-            decode_raw(&mut self.buf)
+            decode_raw(&mut self.buf, self.limit)
         };
         self.buf.clear();
         Some(result)
@@ -132,13 +166,13 @@ impl Decoder {
     }
 }
 
-fn decode_raw(encoded: &mut [u8]) -> Result<Frame, FrameError> {
+fn decode_raw(encoded: &mut [u8], limit: usize) -> Result<Frame, FrameError> {
     let len = cobs::decode_in_place(encoded).map_err(|_| FrameError::Cobs)?;
     let raw = encoded.get(..len).ok_or(FrameError::Cobs)?;
     if raw.len() < OVERHEAD {
         return Err(FrameError::Short);
     }
-    if raw.len() > MAX_FRAME {
+    if raw.len() > limit {
         return Err(FrameError::TooLong);
     }
     let (payload, crc) = raw.split_at(raw.len() - 4);
@@ -146,11 +180,17 @@ fn decode_raw(encoded: &mut [u8]) -> Result<Frame, FrameError> {
     if CRC.checksum(payload) != crc {
         return Err(FrameError::Checksum);
     }
-    if payload[0] != PROTOCOL_VERSION {
-        return Err(FrameError::Version(payload[0]));
-    }
     let seq = u32::from_le_bytes([payload[1], payload[2], payload[3], payload[4]]);
-    Ok(Frame { seq, body: payload[5..].to_vec() })
+    if payload[0] != PROTOCOL_VERSION {
+        return Err(FrameError::Version {
+            version: payload[0],
+            seq,
+        });
+    }
+    Ok(Frame {
+        seq,
+        body: payload[5..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -169,8 +209,18 @@ mod tests {
     fn roundtrip_including_zero_bytes_in_the_body() {
         let body = [0u8, 1, 0, 0, 255, 0];
         let wire = encode(7, &body);
-        assert_eq!(wire.iter().filter(|&&b| b == 0).count(), 1, "only the delimiter is zero");
-        assert_eq!(decode_all(&wire), [Ok(Frame { seq: 7, body: body.to_vec() })]);
+        assert_eq!(
+            wire.iter().filter(|&&b| b == 0).count(),
+            1,
+            "only the delimiter is zero"
+        );
+        assert_eq!(
+            decode_all(&wire),
+            [Ok(Frame {
+                seq: 7,
+                body: body.to_vec()
+            })]
+        );
     }
 
     #[test]
@@ -181,7 +231,10 @@ mod tests {
                 let mut w = wire.clone();
                 w[i] ^= flip;
                 for r in decode_all(&w) {
-                    assert!(r.is_err(), "corruption at byte {i} (^{flip:#x}) went unnoticed");
+                    assert!(
+                        r.is_err(),
+                        "corruption at byte {i} (^{flip:#x}) went unnoticed"
+                    );
                 }
             }
         }
@@ -189,12 +242,36 @@ mod tests {
 
     #[test]
     fn wrong_version_is_reported() {
-        let mut raw = vec![PROTOCOL_VERSION + 1, 0, 0, 0, 0];
+        let mut raw = vec![PROTOCOL_VERSION + 1, 9, 0, 0, 0];
         let crc = CRC.checksum(&raw);
         raw.extend_from_slice(&crc.to_le_bytes());
         let mut wire = cobs::encode_vec(&raw);
         wire.push(0);
-        assert_eq!(decode_all(&wire), [Err(FrameError::Version(PROTOCOL_VERSION + 1))]);
+        assert_eq!(
+            decode_all(&wire),
+            [Err(FrameError::Version {
+                version: PROTOCOL_VERSION + 1,
+                seq: 9
+            })]
+        );
+        assert_eq!(encode_versioned(PROTOCOL_VERSION + 1, 9, &[]), wire);
+    }
+
+    #[test]
+    fn a_smaller_limit_is_enforced() {
+        let mut d = Decoder::with_limit(64);
+        let mut out = Vec::new();
+        d.push_all(&encode(3, &[7u8; 100]), &mut out);
+        assert_eq!(out, [Err(FrameError::TooLong)]);
+        out.clear();
+        d.push_all(&encode(4, &[7u8; 40]), &mut out);
+        assert_eq!(
+            out,
+            [Ok(Frame {
+                seq: 4,
+                body: vec![7u8; 40]
+            })]
+        );
     }
 
     #[test]
@@ -208,7 +285,13 @@ mod tests {
         // The decoder recovers for the next frame.
         let mut out = Vec::new();
         d.push_all(&encode(1, b"x"), &mut out);
-        assert_eq!(out, [Ok(Frame { seq: 1, body: b"x".to_vec() })]);
+        assert_eq!(
+            out,
+            [Ok(Frame {
+                seq: 1,
+                body: b"x".to_vec()
+            })]
+        );
     }
 
     proptest! {
