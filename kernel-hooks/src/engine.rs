@@ -27,6 +27,8 @@ pub struct JitEngine<'m> {
     jit: Jit,
     mem: &'m mut dyn CodeMemory,
     verify: VerifyOptions,
+    verify_ns: u64,
+    jit_ns: u64,
 }
 
 impl<'m> JitEngine<'m> {
@@ -40,8 +42,27 @@ impl<'m> JitEngine<'m> {
             jit,
             mem,
             verify: VerifyOptions::default(),
+            verify_ns: 0,
+            jit_ns: 0,
         })
     }
+
+    /// Nanoseconds spent verifying, over every program compiled so far
+    /// (the platform's clock; 0 before [`crate::init`]). The control
+    /// channel reports it with each load.
+    pub fn verify_ns(&self) -> u64 {
+        self.verify_ns
+    }
+
+    /// Nanoseconds spent in the JIT, over every program compiled so far.
+    pub fn jit_ns(&self) -> u64 {
+        self.jit_ns
+    }
+}
+
+/// The platform's clock, or 0 before `init` (timing is then all zeros).
+fn now() -> u64 {
+    crate::fire::platform().map_or(0, |p| p.now_ns())
 }
 
 /// Resolves map handles (the loaded maps' addresses) and helpers (this
@@ -85,28 +106,31 @@ impl Engine for JitEngine<'_> {
             index: index as u32,
             reason: "no such program".to_string(),
         })?;
-        let verified = capscope_verifier::verify(prog, &obj.maps, &self.verify).map_err(|r| {
-            LoadError::Verify {
-                program: index as u32,
-                name: prog.name.clone(),
-                code: r.code.to_string(),
-                insn: r.insn.0,
-                message: match r.asm() {
-                    Some(asm) => alloc::format!("`{asm}`: {}", r.kind),
-                    None => r.kind.to_string(),
-                },
-                state: r.state.to_string(),
-                span: r.span,
-            }
+        let t0 = now();
+        let verified = capscope_verifier::verify(prog, &obj.maps, &self.verify);
+        let t1 = now();
+        self.verify_ns += t1.saturating_sub(t0);
+        let verified = verified.map_err(|r| LoadError::Verify {
+            program: index as u32,
+            name: prog.name.clone(),
+            code: r.code.to_string(),
+            insn: r.insn.0,
+            message: match r.asm() {
+                Some(asm) => alloc::format!("`{asm}`: {}", r.kind),
+                None => r.kind.to_string(),
+            },
+            state: r.state.to_string(),
+            span: r.span,
         })?;
         let linker = KernelLinker { handles: maps };
         let jp = self
             .jit
-            .compile(&prog.insns, &verified.facts, &linker, &mut *self.mem)
-            .map_err(|e| LoadError::Jit {
-                program: index as u32,
-                message: e.to_string(),
-            })?;
+            .compile(&prog.insns, &verified.facts, &linker, &mut *self.mem);
+        self.jit_ns += now().saturating_sub(t1);
+        let jp = jp.map_err(|e| LoadError::Jit {
+            program: index as u32,
+            message: e.to_string(),
+        })?;
         let entry = jp.entry_fn();
         let bytes = jp.code_size() as u64;
         // SAFETY: the verifier accepted the program for its attach point
