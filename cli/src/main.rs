@@ -9,6 +9,7 @@
 mod cmd;
 mod mapspec;
 mod output;
+mod symbolize;
 
 use std::process::ExitCode;
 

@@ -23,6 +23,7 @@ use capscope_bytecode::object::{AttachSpec, MapDef, ProbeObject, ProgramDef};
 use capscope_jit::host::HostError;
 
 use crate::cmd::exec_jit::{self, Emit};
+use crate::symbolize::Symbolizer;
 use crate::{mapspec, output};
 
 /// Run a program once on a synthetic event and print r0 and the maps.
@@ -73,6 +74,8 @@ pub struct Args {
     /// CPUs that per-CPU maps keep values for.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     cpus: u32,
+    #[command(flatten)]
+    output: output::OutputArgs,
 }
 
 const EXEC_HELP: &str = "\
@@ -478,7 +481,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.emit,
     )?;
     match exec {
-        Ok(mut exec) => report(&loaded, &mut exec),
+        Ok(mut exec) => report(&loaded, &mut exec, args.output.format),
         Err(e) => {
             // Only verified programs may run natively.
             eprintln!("error: {}: the JIT cannot run it: {e}", loaded.source);
@@ -491,10 +494,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Print the result, carry out a compiled object's records, and print the
-/// maps; the exit code says whether the run trapped.
-pub fn report(loaded: &Loaded, exec: &mut Execution) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+/// maps; the exit code says whether the run trapped. With `-f json` the
+/// result is `{"type": "result", "data": {"r0": N, "steps": N}}` (steps
+/// with the interpreter), a benchmark `{"type": "bench", ...}`, and the
+/// records and maps as `run` prints them.
+pub fn report(
+    loaded: &Loaded,
+    exec: &mut Execution,
+    format: output::Format,
+) -> anyhow::Result<ExitCode> {
+    // No ELF behind a synthetic event: stack frames print as addresses.
+    let mut out = output::Printer::stdio(format, Symbolizer::none());
     let code = match &exec.result {
         Ok(exit) => {
             let signed = exit.r0 as i64;
@@ -503,22 +513,24 @@ pub fn report(loaded: &Loaded, exec: &mut Execution) -> anyhow::Result<ExitCode>
             } else {
                 String::new()
             };
-            writeln_ok(
-                &mut out,
-                format_args!("r0 = {} ({:#x}{extra})", exit.r0, exit.r0),
-            )?;
+            let mut data = serde_json::json!({"r0": exit.r0});
+            let mut text = format!("r0 = {} ({:#x}{extra})", exit.r0, exit.r0);
             if exec.engine == Engine::Interp {
-                writeln_ok(&mut out, format_args!("steps = {}", exit.steps))?;
+                data["steps"] = exit.steps.into();
+                text.push_str(&format!("\nsteps = {}", exit.steps));
             }
+            out.message("result", &text, data).context(STDOUT)?;
             if let Some((runs, ns)) = exec.bench {
                 let engine = match exec.engine {
                     Engine::Jit => "jit",
                     Engine::Interp => "interp",
                 };
-                writeln_ok(
-                    &mut out,
-                    format_args!("{ns:.1} ns per run ({engine}, mean of {runs} runs)"),
-                )?;
+                out.message(
+                    "bench",
+                    &format!("{ns:.1} ns per run ({engine}, mean of {runs} runs)"),
+                    serde_json::json!({"engine": engine, "runs": runs, "ns_per_run": ns}),
+                )
+                .context(STDOUT)?;
             }
             ExitCode::SUCCESS
         }
@@ -538,17 +550,14 @@ pub fn report(loaded: &Loaded, exec: &mut Execution) -> anyhow::Result<ExitCode>
     // Records and maps as the run left them, also after a trap: what it did
     // so far.
     if output::is_compiled(&loaded.object) {
-        output::drain_records(&mut out, &loaded.object, &mut exec.env)
-            .context("cannot write to standard output")?;
+        output::drain_records(&mut out, &loaded.object, &mut exec.env).context(STDOUT)?;
     }
-    output::print_maps(&mut out, &loaded.object.maps, &exec.env.snapshot())
-        .context("cannot write to standard output")?;
+    out.maps_at_end(&loaded.object.maps, &exec.env.snapshot())
+        .context(STDOUT)?;
     Ok(code)
 }
 
-fn writeln_ok(out: &mut dyn std::io::Write, args: fmt::Arguments<'_>) -> anyhow::Result<()> {
-    writeln!(out, "{args}").context("cannot write to standard output")
-}
+const STDOUT: &str = "cannot write to standard output";
 
 #[cfg(test)]
 mod tests {
