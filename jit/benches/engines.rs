@@ -110,8 +110,8 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
         // (the interpreter just ran them checked); rbpf runs the same code.
         let got = unsafe {
             [
-                prog.call(p),
-                inlined.as_ref().map_or(want, |i| i.call(p)),
+                prog.call(p, 0),
+                inlined.as_ref().map_or(want, |i| i.call(p, 0)),
                 rb_jit.execute_program_jit(&mut rb_ctx).unwrap(),
                 rb_interp.execute_program(&mut rb_ctx2).unwrap(),
                 (s.native)(&ctx, s.handle, &s.helpers),
@@ -127,11 +127,11 @@ fn bench_engines(c: &mut Criterion, group: &str, s: &Setup<'_>, env: &mut dyn Be
         });
         // SAFETY (all JIT calls below): as above.
         g.bench_function("capscope-jit", |b| {
-            b.iter(|| unsafe { prog.call(black_box(p)) })
+            b.iter(|| unsafe { prog.call(black_box(p), 0) })
         });
         if let Some(inl) = &inlined {
             g.bench_function("capscope-jit-inline-array", |b| {
-                b.iter(|| unsafe { inl.call(black_box(p)) })
+                b.iter(|| unsafe { inl.call(black_box(p), 0) })
             });
         }
         g.bench_function("rbpf-jit", |b| {

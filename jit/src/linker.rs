@@ -19,8 +19,9 @@ pub trait Linker {
     /// available here.
     fn helper(&self, id: HelperId) -> Option<HelperFn>;
 
-    /// The storage of an array map, if `map_lookup_elem` on it may be
-    /// inlined. The default says no, and every lookup calls the helper.
+    /// The storage of an array or per-CPU array map, if `map_lookup_elem`
+    /// on it may be inlined. The default says no, and every lookup calls
+    /// the helper.
     fn array_map(&self, idx: MapIdx) -> Option<ArrayLayout> {
         let _ = idx;
         None
@@ -31,14 +32,20 @@ pub trait Linker {
 /// and an address computation instead of a call.
 ///
 /// The promise: for every key `k < max_entries`, `map_lookup_elem(map, &k)`
-/// returns `values + k * value_stride`, and for every other key it returns
-/// null, for as long as the program lives.
+/// made by a run of the program on CPU `cpu` (the second argument of
+/// [`crate::JitFn`]) returns `values + cpu * cpu_stride + k * value_stride`,
+/// and for every other key it returns null, for as long as the program
+/// lives. For a per-CPU array that holds for every `cpu` the caller will
+/// ever pass; for a plain array `cpu_stride` is 0 and the CPU plays no part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArrayLayout {
-    /// Address of entry 0.
+    /// Address of entry 0 (of CPU 0's copy, for a per-CPU array).
     pub values: u64,
     /// Bytes from one entry to the next.
     pub value_stride: u32,
     /// Number of entries.
     pub max_entries: u32,
+    /// Bytes from one CPU's copy of the values to the next: 0 for a plain
+    /// array, whose one copy every CPU shares.
+    pub cpu_stride: u64,
 }

@@ -5,8 +5,16 @@ use alloc::string::String;
 
 use crate::memory::ExecutableCode;
 
-/// The native signature of a compiled program: context pointer in, r0 out.
-pub type JitFn = unsafe extern "C" fn(ctx: *const u8) -> u64;
+/// The native signature of a compiled program: the context pointer and the
+/// index of the CPU it runs on in, r0 out.
+///
+/// The CPU index is not an eBPF register; the program uses it only to find
+/// this CPU's copy of a per-CPU array whose lookups were inlined
+/// ([`crate::ArrayLayout::cpu_stride`]). Whoever runs the program passes
+/// the index its per-CPU maps use (the kernel's fire path passes the
+/// `Platform::cpu` it already computed), which keeps the invariant in the
+/// one place that owns it rather than trusting every hook site's header.
+pub type JitFn = unsafe extern "C" fn(ctx: *const u8, cpu: u64) -> u64;
 
 /// Machine code for one program, installed in executable memory, plus the
 /// intermediate texts the [`crate::Options`] asked for. Dropping it frees the
@@ -29,7 +37,7 @@ impl JitProgram {
     ) -> JitProgram {
         // SAFETY: `ExecutableCode` guarantees the entry points at the
         // executable bytes the compiler produced, which is a SysV function
-        // taking one pointer and returning a u64 (see `translate`). Creating
+        // taking a pointer and a u64 and returning a u64 (see `translate`). Creating
         // the pointer is safe; calling it is what callers must justify.
         let entry = unsafe { core::mem::transmute::<*const u8, JitFn>(code.entry()) };
         JitProgram {
@@ -40,8 +48,7 @@ impl JitProgram {
         }
     }
 
-    /// Run the program on a context and return its r0.
-    #[inline]
+    /// Run the program on a context, as CPU `cpu`, and return its r0.
     ///
     /// # Safety
     ///
@@ -54,11 +61,15 @@ impl JitProgram {
     /// 3. Every map handle and helper the linker returned is still valid.
     /// 4. The current stack has room for the 512-byte eBPF frame per
     ///    (inlined) call level, plus the helpers' own needs.
-    pub unsafe fn call(&self, ctx: *const u8) -> u64 {
-        // SAFETY: the caller guarantees 1-4 above, which is everything the
+    /// 5. `cpu` is a CPU index for which every [`crate::ArrayLayout`] the
+    ///    linker returned holds (any value if it returned none with a
+    ///    non-zero `cpu_stride`).
+    #[inline]
+    pub unsafe fn call(&self, ctx: *const u8, cpu: u64) -> u64 {
+        // SAFETY: the caller guarantees 1-5 above, which is everything the
         // compiled code relies on; `entry` is a function of type `JitFn` as
         // long as `self` (which owns the code memory) lives.
-        unsafe { (self.entry)(ctx) }
+        unsafe { (self.entry)(ctx, cpu) }
     }
 
     /// The entry point as a function pointer, for callers (the kernel's fire

@@ -35,7 +35,7 @@ fn linker() -> TestLinker {
 fn run_linked(ops: &[Op], linker: &dyn Linker) -> u64 {
     let p = compile_with(ops, None, linker, &Options::default()).unwrap();
     // SAFETY: the helpers above only do arithmetic on their arguments.
-    unsafe { p.call([0u8; 8].as_ptr()) }
+    unsafe { p.call([0u8; 8].as_ptr(), 0) }
 }
 
 fn map(dst: u8, idx: u32) -> Op {
@@ -81,8 +81,26 @@ fn map_handles_are_the_linkers_constants() {
     assert_eq!(got, 0x1000 + 32);
 }
 
+/// An array (`cpus == 1`) or per-CPU array of `entries` u64 values per
+/// CPU, CPU `c`'s entry `k` holding `1000 * c + 10 * (k + 1)`. No helper is
+/// linked, so only inlined lookups compile.
 struct ArrayLinker {
     values: Vec<u64>,
+    entries: u32,
+    cpus: u32,
+}
+
+impl ArrayLinker {
+    fn new(entries: u32, cpus: u32) -> ArrayLinker {
+        let values = (0..cpus)
+            .flat_map(|c| (0..entries).map(move |k| 1000 * u64::from(c) + 10 * u64::from(k + 1)))
+            .collect();
+        ArrayLinker {
+            values,
+            entries,
+            cpus,
+        }
+    }
 }
 
 impl Linker for ArrayLinker {
@@ -96,53 +114,175 @@ impl Linker for ArrayLinker {
         (idx.0 == 0).then_some(ArrayLayout {
             values: self.values.as_ptr() as u64,
             value_stride: 8,
-            max_entries: self.values.len() as u32,
+            max_entries: self.entries,
+            cpu_stride: if self.cpus > 1 {
+                8 * u64::from(self.entries)
+            } else {
+                0
+            },
         })
     }
 }
 
-#[test]
-fn array_lookups_inline_to_bounds_check_and_address() {
-    let linker = ArrayLinker {
-        values: vec![10, 20, 30, 40],
+/// `key = <how>; r0 = lookup(map 0, &key); return r0 ? *r0 : 999`, where
+/// the key is a stack constant or comes from the context (unknown to the
+/// JIT). With `miss_inserts`, the null branch calls `map_update_elem`,
+/// which no linker here provides.
+fn lookup_prog(key: Key, miss_inserts: bool) -> Vec<Op> {
+    let mut ops = match key {
+        Key::Const(k) => vec![Op::Store {
+            size: Size::W,
+            dst: Reg::FP,
+            off: -4,
+            src: imm(k),
+        }],
+        Key::FromCtx => vec![ldx(Size::W, 3, 1, 0), stx(Size::W, 10, -4, 3)],
     };
-    // key at fp-4; r0 = lookup ? *r0 : 999
-    let prog = |key: i32| {
-        vec![
-            Op::Store {
-                size: Size::W,
-                dst: Reg::FP,
-                off: -4,
-                src: imm(key),
-            },
+    ops.extend([
+        map(1, 0),
+        alu64(AluOp::Mov, 2, reg(10)),
+        alu64(AluOp::Add, 2, imm(-4)),
+        Op::Call(CallTarget::Helper(id::MAP_LOOKUP_ELEM)),
+        jmp(
+            Width::W64,
+            capscope_bytecode::insn::JmpCond::Eq,
+            0,
+            imm(0),
+            2,
+        ),
+        ldx(Size::DW, 0, 0, 0),
+        Op::Exit,
+    ]);
+    if miss_inserts {
+        ops.extend([
             map(1, 0),
             alu64(AluOp::Mov, 2, reg(10)),
             alu64(AluOp::Add, 2, imm(-4)),
-            Op::Call(CallTarget::Helper(id::MAP_LOOKUP_ELEM)),
-            jmp(
-                Width::W64,
-                capscope_bytecode::insn::JmpCond::Eq,
-                0,
-                imm(0),
-                2,
-            ),
-            ldx(Size::DW, 0, 0, 0),
-            Op::Exit,
-            mov64(0, 999),
-            Op::Exit,
-        ]
-    };
-    // No helper is linked: only the inlined path can produce these.
-    assert_eq!(run_linked(&prog(0), &linker), 10);
-    assert_eq!(run_linked(&prog(3), &linker), 40);
-    assert_eq!(run_linked(&prog(4), &linker), 999);
-    assert_eq!(run_linked(&prog(-1), &linker), 999);
+            alu64(AluOp::Mov, 3, reg(10)),
+            alu64(AluOp::Add, 3, imm(-4)),
+            mov64(4, 0),
+            Op::Call(CallTarget::Helper(id::MAP_UPDATE_ELEM)),
+        ]);
+    }
+    ops.extend([mov64(0, 999), Op::Exit]);
+    ops
+}
+
+#[derive(Clone, Copy)]
+enum Key {
+    Const(i32),
+    FromCtx,
+}
+
+fn run_on(ops: &[Op], linker: &ArrayLinker, ctx_key: u32, cpu: u64) -> u64 {
+    assert!(cpu < u64::from(linker.cpus));
+    let p = compile_with(ops, None, linker, &Options::default()).unwrap();
+    let ctx = u64::from(ctx_key).to_le_bytes();
+    // SAFETY: the programs read 4 bytes of the 8-byte context and the
+    // stack, and `cpu` is below the CPU count the layout covers.
+    unsafe { p.call(ctx.as_ptr(), cpu) }
+}
+
+#[test]
+fn array_lookups_inline_to_bounds_check_and_address() {
+    let linker = ArrayLinker::new(4, 1);
+    for (key, want) in [(0, 10), (3, 40), (4, 999), (-1, 999)] {
+        assert_eq!(
+            run_on(&lookup_prog(Key::Const(key), false), &linker, 0, 0),
+            want
+        );
+        assert_eq!(
+            run_on(&lookup_prog(Key::FromCtx, false), &linker, key as u32, 0),
+            want
+        );
+    }
     // With inlining off, the (missing) helper is needed.
     let opts = Options {
         inline_array_lookups: false,
         ..Options::default()
     };
-    assert!(compile_with(&prog(0), None, &linker, &opts).is_err());
+    assert!(compile_with(&lookup_prog(Key::Const(0), false), None, &linker, &opts).is_err());
+}
+
+#[test]
+fn per_cpu_array_lookups_use_the_cpu_argument() {
+    let linker = ArrayLinker::new(4, 3);
+    for cpu in 0..3u64 {
+        for (key, want) in [(0u32, 10u64), (2, 30), (4, 999)] {
+            let want = if want == 999 { 999 } else { want + 1000 * cpu };
+            assert_eq!(
+                run_on(&lookup_prog(Key::Const(key as i32), false), &linker, 0, cpu),
+                want,
+                "constant key {key} on CPU {cpu}"
+            );
+            assert_eq!(
+                run_on(&lookup_prog(Key::FromCtx, false), &linker, key, cpu),
+                want,
+                "context key {key} on CPU {cpu}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_known_key_in_range_drops_the_null_check_and_the_miss_path() {
+    // The miss path calls map_update_elem, which the linker lacks: the
+    // program compiles only if that path was never translated.
+    let linker = ArrayLinker::new(4, 2);
+    assert_eq!(
+        run_on(&lookup_prog(Key::Const(1), true), &linker, 0, 1),
+        1020
+    );
+    for key in [Key::Const(4), Key::FromCtx] {
+        let err = compile_with(&lookup_prog(key, true), None, &linker, &Options::default());
+        assert!(
+            matches!(err, Err(capscope_jit::JitError::UnknownHelper { .. })),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn stack_constants_are_forgotten_when_the_stack_may_change() {
+    let linker = ArrayLinker::new(4, 1);
+    // key = 0, then overwritten with 2 through a pointer the JIT cannot
+    // follow (r10 plus a register): the lookup must see 2.
+    let mut ops = vec![
+        Op::Store {
+            size: Size::W,
+            dst: Reg::FP,
+            off: -4,
+            src: imm(0),
+        },
+        mov64(4, -4),
+        alu64(AluOp::Mov, 3, reg(10)),
+        alu64(AluOp::Add, 3, reg(4)),
+        Op::Store {
+            size: Size::W,
+            dst: r(3),
+            off: 0,
+            src: imm(2),
+        },
+    ];
+    ops.extend(lookup_prog(Key::Const(0), false).into_iter().skip(1));
+    assert_eq!(run_on(&ops, &linker, 0, 0), 30);
+    // Overwritten byte-wise through r10: tracked exactly.
+    let mut ops = vec![
+        Op::Store {
+            size: Size::W,
+            dst: Reg::FP,
+            off: -4,
+            src: imm(0),
+        },
+        Op::Store {
+            size: Size::B,
+            dst: Reg::FP,
+            off: -4,
+            src: imm(3),
+        },
+    ];
+    ops.extend(lookup_prog(Key::Const(0), false).into_iter().skip(1));
+    assert_eq!(run_on(&ops, &linker, 0, 0), 40);
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn facts_drop_decided_branches() {
     };
     let p = compile_with(&ops, Some(facts), &no_links(), &opts).unwrap();
     // SAFETY: the program only moves constants.
-    assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, 1);
+    assert_eq!(unsafe { p.call([0u8; 8].as_ptr(), 0) }, 1);
     assert!(!p.clif().unwrap().contains("brif"), "{}", p.clif().unwrap());
     // An unreachable target means never taken.
     let mut facts = Facts::conservative(ops.len());
@@ -179,7 +179,7 @@ fn facts_drop_decided_branches() {
     let p = compile_with(&ops, Some(facts), &no_links(), &opts).unwrap();
     assert!(!p.clif().unwrap().contains("brif"));
     // SAFETY: as above.
-    assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, 2);
+    assert_eq!(unsafe { p.call([0u8; 8].as_ptr(), 0) }, 2);
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn one_jit_compiles_many_programs() {
             )
             .unwrap();
         // SAFETY: constant program.
-        assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, k as u64);
+        assert_eq!(unsafe { p.call([0u8; 8].as_ptr(), 0) }, k as u64);
     }
     // An error leaves the compiler usable.
     let bad = slots(&[mov64(0, 1)]);
@@ -237,5 +237,5 @@ fn one_jit_compiles_many_programs() {
         )
         .unwrap();
     // SAFETY: constant program.
-    assert_eq!(unsafe { p.call([0u8; 8].as_ptr()) }, 5);
+    assert_eq!(unsafe { p.call([0u8; 8].as_ptr(), 0) }, 5);
 }

@@ -236,7 +236,7 @@ fn bench(c: &mut Criterion) {
     });
 
     // The fire path alone: a native function that returns at once.
-    extern "C" fn native_empty(_: *const u8) -> u64 {
+    extern "C" fn native_empty(_: *const u8, _cpu: u64) -> u64 {
         0
     }
     let id = load_object(

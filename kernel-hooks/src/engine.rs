@@ -67,7 +67,7 @@ fn now() -> u64 {
 
 /// Resolves map handles (the loaded maps' addresses) and helpers (this
 /// crate's implementations) for the JIT, and lets it inline lookups in
-/// plain arrays.
+/// arrays and per-CPU arrays.
 struct KernelLinker<'a> {
     handles: &'a [u64],
 }
@@ -86,12 +86,7 @@ impl Linker for KernelLinker<'_> {
         // SAFETY: the loader passes handles of maps it owns, alive for this
         // call (and for as long as the compiled program can run).
         let map = unsafe { &*(h as *const Map) };
-        let (values, value_stride, max_entries) = map.array_layout()?;
-        Some(ArrayLayout {
-            values,
-            value_stride,
-            max_entries,
-        })
+        map.array_layout()
     }
 }
 
@@ -136,7 +131,9 @@ impl Engine for JitEngine<'_> {
         // SAFETY: the verifier accepted the program for its attach point
         // with these maps and the helper table, the linker resolved exactly
         // those, and `jp` (which owns the code memory) becomes the owner,
-        // kept alive by the registry until no firing can run it.
+        // kept alive by the registry until no firing can run it. Per-CPU
+        // layouts hold for every CPU below `ncpus()`, the only indices the
+        // fire path passes (`Code::new`'s contract).
         Ok(unsafe { Code::new(entry, Box::new(jp), bytes) })
     }
 }

@@ -266,9 +266,10 @@ impl Running {
             if n & mask == 0 {
                 let t0 = self.platform.now_ns();
                 // SAFETY: `e.entry` is verified, compiled code (or a test's
-                // native function) taking a context of this point's size;
-                // `ctx` points at one for the duration of the call.
-                unsafe { (e.entry)(ctx) };
+                // native function) taking a context of this point's size and
+                // the CPU index (`Code::new`); `ctx` points at one for the
+                // duration of the call, and `self.cpu < ncpus()`.
+                unsafe { (e.entry)(ctx, self.cpu as u64) };
                 let dt = self
                     .platform
                     .now_ns()
@@ -278,7 +279,7 @@ impl Running {
                 st.timed.store(st.timed.load(Relaxed) + 1, Relaxed);
             } else {
                 // SAFETY: as above.
-                unsafe { (e.entry)(ctx) };
+                unsafe { (e.entry)(ctx, self.cpu as u64) };
             }
         }
     }

@@ -36,9 +36,10 @@ pub struct ObjectId(pub u32);
 /// The most objects loaded at once.
 pub const MAX_OBJECTS: usize = 64;
 
-/// Native entry point of a compiled program: takes the context pointer,
-/// returns r0 (ignored for tracing programs).
-pub type ProgFn = unsafe extern "C" fn(ctx: *const u8) -> u64;
+/// Native entry point of a compiled program: takes the context pointer and
+/// the index of the CPU running it (what per-CPU maps use; see
+/// [`capscope_jit::JitFn`]), returns r0 (ignored for tracing programs).
+pub type ProgFn = unsafe extern "C" fn(ctx: *const u8, cpu: u64) -> u64;
 
 /// One program's compiled code, kept alive (by `owner`) until no firing
 /// can run it.
@@ -53,8 +54,10 @@ impl Code {
     ///
     /// # Safety
     /// 1. `entry` may be called with a pointer to a context of the size
-    ///    of the program's attach point, from any CPU, at any hook site,
-    ///    for as long as `owner` lives, and does nothing unsafe when it is.
+    ///    of the program's attach point and the index (below
+    ///    [`crate::Platform::cpus`]) of the CPU calling it, from any CPU, at
+    ///    any hook site, for as long as `owner` lives, and does nothing
+    ///    unsafe when it is.
     ///    For eBPF that is what the verifier proves; for native test
     ///    programs it is the test's promise.
     /// 2. `entry` stays valid until `owner` is dropped.

@@ -30,7 +30,7 @@ static RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// The program of slot `S`: checks, before and after a short spin, that
 /// its code's owner has not been dropped.
-extern "C" fn slot_prog<const S: usize>(ctx: *const u8) -> u64 {
+extern "C" fn slot_prog<const S: usize>(ctx: *const u8, _cpu: u64) -> u64 {
     if STATE[S].load(SeqCst) != LIVE {
         VIOLATIONS.fetch_add(1, SeqCst);
     }
@@ -163,7 +163,7 @@ static RING: AtomicU64 = AtomicU64::new(0);
 /// `@c[nr % 16] = count()` into a per-CPU hash, `@s[nr % 16] += 1` into a
 /// shared hash (atomically, as the language's aggregations do), and a
 /// sequence-numbered record into the ring buffer.
-extern "C" fn aggregate(ctx: *const u8) -> u64 {
+extern "C" fn aggregate(ctx: *const u8, _cpu: u64) -> u64 {
     // SAFETY: syscall:enter contexts are `SyscallEnterCtx`.
     let ctx = unsafe { &*(ctx as *const SyscallEnterCtx) };
     let key = (ctx.nr % 16).to_le_bytes();
@@ -372,7 +372,9 @@ fn jit_code_is_unmapped_only_after_the_last_firing() {
             .sum::<u64>();
     }
     stop.store(true, Relaxed);
-    threads.into_iter().for_each(|t| drop(t.join().unwrap()));
+    threads.into_iter().for_each(|t| {
+        t.join().unwrap();
+    });
     assert!(runs > 0);
     assert_eq!(
         counted, runs,

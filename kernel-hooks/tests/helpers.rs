@@ -32,7 +32,7 @@ fn record(name: &'static str, r: u64, bytes: &[u8]) {
     OUT.lock().unwrap().push((name, r, bytes.to_vec()));
 }
 
-extern "C" fn everything(ctx: *const u8) -> u64 {
+extern "C" fn everything(ctx: *const u8, _cpu: u64) -> u64 {
     record("ktime", call(id::KTIME_GET_NS.0, [0; 5]), &[]);
     record("cpu", call(id::GET_SMP_PROCESSOR_ID.0, [0; 5]), &[]);
     record("pid_tgid", call(id::GET_CURRENT_PID_TGID.0, [0; 5]), &[]);

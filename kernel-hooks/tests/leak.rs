@@ -63,7 +63,7 @@ fn call(h: capscope_bytecode::insn::HelperId, a: [u64; 5]) -> u64 {
 
 /// Touches every map: an update into each hash-like map and array, a
 /// stack id, a ring-buffer record.
-extern "C" fn touch_all(_: *const u8) -> u64 {
+extern "C" fn touch_all(_: *const u8, _cpu: u64) -> u64 {
     let k8 = 7u64.to_le_bytes();
     let k4 = 1u32.to_le_bytes();
     let v = 1u64.to_le_bytes();

@@ -26,17 +26,17 @@ fn call(h: HelperId, a: [u64; 5]) -> u64 {
     unsafe { f(a[0], a[1], a[2], a[3], a[4]) }
 }
 
-extern "C" fn prog_a(_: *const u8) -> u64 {
+extern "C" fn prog_a(_: *const u8, _cpu: u64) -> u64 {
     A_RUNS.fetch_add(1, Relaxed);
     0
 }
-extern "C" fn prog_b(_: *const u8) -> u64 {
+extern "C" fn prog_b(_: *const u8, _cpu: u64) -> u64 {
     B_RUNS.fetch_add(1, Relaxed);
     0
 }
 
 /// `@[0] = count()` into a per-CPU array, as the language lowers it.
-extern "C" fn count(_: *const u8) -> u64 {
+extern "C" fn count(_: *const u8, _cpu: u64) -> u64 {
     let key = 0u32;
     let v = call(
         id::MAP_LOOKUP_ELEM,
@@ -61,15 +61,15 @@ fn say(what: &[u8]) {
         ],
     );
 }
-extern "C" fn begin(_: *const u8) -> u64 {
+extern "C" fn begin(_: *const u8, _cpu: u64) -> u64 {
     say(b"begin");
     0
 }
-extern "C" fn event(_: *const u8) -> u64 {
+extern "C" fn event(_: *const u8, _cpu: u64) -> u64 {
     say(b"event");
     0
 }
-extern "C" fn end(_: *const u8) -> u64 {
+extern "C" fn end(_: *const u8, _cpu: u64) -> u64 {
     say(b"end");
     0
 }
@@ -264,7 +264,7 @@ fn per_cpu_count_and_statistics() {
     drop(detach(id).unwrap());
 }
 
-extern "C" fn refire(_: *const u8) -> u64 {
+extern "C" fn refire(_: *const u8, _cpu: u64) -> u64 {
     A_RUNS.fetch_add(1, Relaxed);
     // A helper's page fault, say, raising an event while a program runs.
     fire(AttachPoint::SyscallEnter, SyscallEnterCtx::default);

@@ -216,6 +216,7 @@ impl Linker for FastLinker<'_> {
             values: m.values.as_ptr() as u64,
             value_stride: 8,
             max_entries: m.def.max_entries,
+            cpu_stride: 0,
         })
     }
 }

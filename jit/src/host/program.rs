@@ -176,6 +176,9 @@ impl Runner<'_> {
         // borrowed) for the native helpers, which implement the helper
         // table. That is everything `JitProgram::call` requires; the stack
         // is the caller's thread's, far larger than the 512-byte frames.
-        unsafe { self.program.call(self.ctx.as_ptr()) }
+        // `ModelLinker` describes no array storage, so no lookup was
+        // inlined and the CPU index is never read: the model's helpers take
+        // the CPU from the environment's event.
+        unsafe { self.program.call(self.ctx.as_ptr(), 0) }
     }
 }

@@ -1,12 +1,14 @@
 //! Helper calls: by absolute address, with the helper's own arity, and
-//! `map_lookup_elem` on array maps inlined when the linker allows it.
+//! `map_lookup_elem` on array and per-CPU array maps inlined when the
+//! linker describes their storage.
 
 use capscope_bytecode::abi::helpers::{self, id};
-use capscope_bytecode::insn::{HelperId, MapIdx, Reg};
+use capscope_bytecode::insn::{HelperId, Reg};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, SigRef, Signature};
 
+use super::track::RegFact;
 use super::{Translator, mem_flags};
 use crate::error::{JitError, Result};
 use crate::linker::ArrayLayout;
@@ -33,10 +35,10 @@ impl Translator<'_, '_> {
     pub(super) fn call_helper(&mut self, helper: HelperId) -> Result<()> {
         if helper == id::MAP_LOOKUP_ELEM
             && self.opts.inline_array_lookups
-            && let Some(map) = self.known_map[Reg::R1.index()]
+            && let Some(map) = self.track.reg(Reg::R1).map
             && let Some(layout) = self.linker.array_map(map)
         {
-            self.inline_array_lookup(map, layout);
+            self.inline_array_lookup(layout);
             return Ok(());
         }
         let f = self.linker.helper(helper).ok_or(JitError::UnknownHelper {
@@ -55,28 +57,56 @@ impl Translator<'_, '_> {
         let call = self.b.ins().call_indirect(sig, callee, &args);
         let r0 = self.b.inst_results(call)[0];
         self.set(Reg::R0, r0);
-        for r in [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5] {
-            self.known_map[r.index()] = None;
-        }
+        self.track.call(helper);
         Ok(())
     }
 
-    /// `r0 = key < max_entries ? values + key * stride : 0`, with the u32
-    /// key read from r2, branch-free.
-    fn inline_array_lookup(&mut self, _map: MapIdx, layout: ArrayLayout) {
-        let key_ptr = self.get(Reg::R2);
-        let key = self.b.ins().uload32(mem_flags(), key_ptr, 0);
-        let in_range =
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, key, i64::from(layout.max_entries));
-        let offset = self.b.ins().imul_imm_u(key, i64::from(layout.value_stride));
-        let addr = self.b.ins().iadd_imm_u(offset, layout.values as i64);
-        let null = self.b.ins().iconst(I64, 0);
-        let r0 = self.b.ins().select(in_range, addr, null);
+    /// `r0 = key < max_entries ? values + cpu * cpu_stride + key * stride :
+    /// 0`, with the u32 key read from r2: branch-free, and when the key is
+    /// a known stack constant (as for key-less aggregations), just the
+    /// address, known non-null, so the program's null check folds away.
+    fn inline_array_lookup(&mut self, layout: ArrayLayout) {
+        let known_key = self.track.stack_bytes(Reg::R2, 4);
+        let mut fact = RegFact::default();
+        let cpu_off = (layout.cpu_stride != 0).then(|| {
+            let cpu = self.cpu;
+            self.b.ins().imul_imm_u(cpu, layout.cpu_stride as i64)
+        });
+        let r0 = match known_key {
+            Some(k) if k < u64::from(layout.max_entries) => {
+                let base = layout
+                    .values
+                    .wrapping_add(k.wrapping_mul(u64::from(layout.value_stride)));
+                fact.nonnull = true;
+                let base = self.b.ins().iconst(I64, base as i64);
+                match cpu_off {
+                    Some(o) => self.b.ins().iadd(base, o),
+                    None => base,
+                }
+            }
+            Some(_) => {
+                fact.konst = Some(0);
+                self.b.ins().iconst(I64, 0)
+            }
+            None => {
+                let key_ptr = self.get(Reg::R2);
+                let key = self.b.ins().uload32(mem_flags(), key_ptr, 0);
+                let in_range = self.b.ins().icmp_imm_u(
+                    IntCC::UnsignedLessThan,
+                    key,
+                    i64::from(layout.max_entries),
+                );
+                let offset = self.b.ins().imul_imm_u(key, i64::from(layout.value_stride));
+                let mut addr = self.b.ins().iadd_imm_u(offset, layout.values as i64);
+                if let Some(o) = cpu_off {
+                    addr = self.b.ins().iadd(addr, o);
+                }
+                let null = self.b.ins().iconst(I64, 0);
+                self.b.ins().select(in_range, addr, null)
+            }
+        };
         self.set(Reg::R0, r0);
-        for r in [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5] {
-            self.known_map[r.index()] = None;
-        }
+        self.track.call(id::MAP_LOOKUP_ELEM);
+        self.track.set(Reg::R0, fact);
     }
 }

@@ -117,7 +117,6 @@ impl Translator<'_, '_> {
                     .ok_or(JitError::UnknownMap { at: self.at, map })?;
                 let c = self.b.ins().iconst(I64, handle as i64);
                 self.set(dst, c);
-                self.known_map[dst.index()] = Some(map);
             }
             _ => {
                 return Err(JitError::Unsupported {

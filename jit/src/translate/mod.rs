@@ -19,6 +19,7 @@
 mod alu;
 mod call;
 mod mem;
+mod track;
 
 use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::vec;
@@ -26,14 +27,13 @@ use alloc::vec::Vec;
 use core::cmp::Reverse;
 
 use capscope_bytecode::insn::{
-    CallTarget, Insn, InsnIdx, MapIdx, Op, Operand, ProgramErrorKind, Reg, STACK_SIZE,
-    decode_program,
+    CallTarget, Insn, InsnIdx, Op, Operand, ProgramErrorKind, Reg, STACK_SIZE, decode_program,
 };
 use capscope_verifier::{Branch, Facts};
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{
     AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData,
-    StackSlotKind, UserFuncName,
+    StackSlotKind, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -189,9 +189,10 @@ pub(crate) struct Translator<'a, 'b> {
     budget: usize,
     /// Helper signatures by arity.
     sigs: BTreeMap<usize, SigRef>,
-    /// Registers known, within the current block, to hold a map handle
-    /// (for inlining array lookups).
-    known_map: [Option<MapIdx>; Reg::COUNT],
+    /// What is known about values within the current block.
+    track: track::Track,
+    /// The CPU index the program was called with (for per-CPU arrays).
+    cpu: Value,
     /// The frame being translated.
     cur: usize,
     /// The instruction being translated, for error messages.
@@ -214,11 +215,17 @@ pub(crate) fn translate(
     frontend: TargetFrontendConfig,
 ) -> Result<()> {
     let call_conv = frontend.default_call_conv;
+    // `JitFn`: (ctx, cpu) -> r0.
     let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(I64));
     sig.params.push(AbiParam::new(I64));
     sig.returns.push(AbiParam::new(I64));
     *func = Function::with_name_signature(UserFuncName::default(), sig);
-    let b = FunctionBuilder::new(func, fctx);
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let (ctx, cpu) = (b.block_params(entry)[0], b.block_params(entry)[1]);
     let mut t = Translator {
         b,
         prog,
@@ -229,14 +236,11 @@ pub(crate) fn translate(
         work: BinaryHeap::new(),
         budget: 0,
         sigs: BTreeMap::new(),
-        known_map: [None; Reg::COUNT],
+        track: track::Track::new(),
+        cpu,
         cur: 0,
         at: InsnIdx(0),
     };
-    let entry = t.b.create_block();
-    t.b.append_block_params_for_function_params(entry);
-    t.b.switch_to_block(entry);
-    let ctx = t.b.block_params(entry)[0];
     let main = t.new_frame(None, 1);
     let zero = t.b.ins().iconst(I64, 0);
     let fp = t.frame_pointer();
@@ -312,11 +316,11 @@ impl Translator<'_, '_> {
         self.b.use_var(v)
     }
 
-    /// Write an eBPF register of the current frame.
+    /// Write an eBPF register of the current frame. (What is known about
+    /// the value is [`track`]'s business.)
     fn set(&mut self, r: Reg, val: cranelift_codegen::ir::Value) {
         let v = self.var(r);
         self.b.def_var(v, val);
-        self.known_map[r.index()] = None;
     }
 
     /// Translate straight-line code from the leader `start` until control
@@ -324,7 +328,7 @@ impl Translator<'_, '_> {
     fn translate_block(&mut self, frame: usize, start: usize, block: Block) -> Result<()> {
         self.b.switch_to_block(block);
         self.cur = frame;
-        self.known_map = [None; Reg::COUNT];
+        self.track.reset();
         let mut pc = start;
         loop {
             if pc >= self.prog.len() {
@@ -345,6 +349,12 @@ impl Translator<'_, '_> {
                     insns: self.budget,
                     max: self.opts.max_insns,
                 });
+            }
+            // Calls update the facts themselves (an inlined lookup knows
+            // its result); everything else is modelled from the facts
+            // before it, which translating it does not read.
+            if !matches!(op, Op::Call(_)) {
+                self.track.step(op);
             }
             match op {
                 Op::Alu {
@@ -412,7 +422,11 @@ impl Translator<'_, '_> {
                     off,
                 } => {
                     let target = Program::target(pc, i64::from(off));
-                    match self.prog.branch(pc, target) {
+                    let decided = match self.prog.branch(pc, target) {
+                        Branch::Unknown => self.track.decide(width, cond, dst, src),
+                        known => known,
+                    };
+                    match decided {
                         Branch::NeverTaken => {}
                         Branch::AlwaysTaken => {
                             let next = self.block_for(frame, target);

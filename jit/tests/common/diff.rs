@@ -45,7 +45,7 @@ pub fn differential(
         // equal environment and context to completion without a trap, so
         // every access and helper argument on this (deterministic) path is
         // valid; the JIT's environment is entered for the helpers.
-        unsafe { prog.call(ctx.as_ptr()) }
+        unsafe { prog.call(ctx.as_ptr(), 0) }
     };
     assert_eq!(exit.r0, r0, "r0 differs (interpreter, JIT)");
     assert_eq!(

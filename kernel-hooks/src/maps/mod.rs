@@ -330,13 +330,14 @@ impl Map {
         self.count(r)
     }
 
-    /// For a plain (not per-CPU) array: where its values live, so the JIT
-    /// can inline lookups: (address of entry 0, stride, entries). Entry `k`
-    /// is at `address + k * stride` for every `k < entries`, for the map's
-    /// whole life, which is exactly what `map_lookup_elem` returns.
-    pub(crate) fn array_layout(&self) -> Option<(u64, u32, u32)> {
+    /// For an array or per-CPU array: where its values live, so the JIT can
+    /// inline lookups. Entry `k` of CPU `c` is at `values + c * cpu_stride
+    /// + k * value_stride` for every `k < max_entries` and `c < cpus`, for
+    /// the map's whole life, which is exactly what `map_lookup_elem`
+    /// returns on CPU `c` (a plain array has one copy: `cpu_stride` 0).
+    pub(crate) fn array_layout(&self) -> Option<capscope_jit::ArrayLayout> {
         match &self.imp {
-            Imp::Array(a) if self.def.kind == MapKind::Array => Some(a.layout()),
+            Imp::Array(a) => Some(a.layout(self.def.kind.per_cpu())),
             _ => None,
         }
     }

@@ -231,9 +231,20 @@ impl Array {
         Ok(())
     }
 
-    /// Where row 0 lives: (address of entry 0, stride, entries).
-    pub(crate) fn layout(&self) -> (u64, u32, u32) {
-        (mem::ptr(&self.data) as u64, (self.vw * 8) as u32, self.n)
+    /// Where the rows live (see [`super::Map::array_layout`]); `per_cpu`
+    /// says whether lookups pick the calling CPU's row or always row 0.
+    pub(crate) fn layout(&self, per_cpu: bool) -> capscope_jit::ArrayLayout {
+        capscope_jit::ArrayLayout {
+            values: mem::ptr(&self.data) as u64,
+            value_stride: (self.vw * 8) as u32,
+            max_entries: self.n,
+            // Row `cpu` starts `cpu * n * vw` words in (see `slot`).
+            cpu_stride: if per_cpu {
+                (self.n as usize * self.vw * 8) as u64
+            } else {
+                0
+            },
+        }
     }
 
     /// A key is "present" in an array when it is in range.

@@ -86,6 +86,6 @@ pub fn engine(
     move |_, i, h| Ok(native(pick(i, h)))
 }
 
-pub extern "C" fn nop(_: *const u8) -> u64 {
+pub extern "C" fn nop(_: *const u8, _cpu: u64) -> u64 {
     0
 }
