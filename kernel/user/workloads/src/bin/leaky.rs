@@ -8,6 +8,8 @@
 #![no_std]
 #![no_main]
 
+use core::fmt::Write as _;
+
 use capscope_user_rt::consts::{kind, rights};
 use capscope_user_rt::slots::SlotAlloc;
 use capscope_user_rt::{println, sys};
@@ -94,7 +96,16 @@ fn main() -> u64 {
         println!("leaky: bookkeeping says {leaked} leaked, kernel shows {confirmed}");
         return 1;
     }
-    println!("leaky: leaked {leaked} capabilities");
+    // The ground truth names the leaked slots too, so a checker's report
+    // can be compared capability by capability, not just counted.
+    let mut line = capscope_user_rt::console::Console::new();
+    let _ = write!(line, "leaky: leaked {leaked} capabilities (slots");
+    for (i, r) in h.regions[..h.count].iter().enumerate() {
+        if BUGGY[i] {
+            let _ = write!(line, " {}", r.1);
+        }
+    }
+    let _ = writeln!(line, ")");
     0
 }
 

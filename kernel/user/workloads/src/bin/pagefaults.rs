@@ -59,7 +59,7 @@ fn main() -> u64 {
     let _ = fault::unregister_fault_handler(observer);
     check("detach", sys::detach(BASE));
     check("delete", sys::delete(MEM));
-    println!("pagefaults: touched {P} pages, {caught} 1 invalid access");
+    println!("pagefaults: touched {P} pages, {caught} 1 invalid access at {BAD:#x}");
     0
 }
 
