@@ -167,6 +167,42 @@ fn scalar_aggregations() {
 }
 
 #[test]
+fn keyless_aggregations_are_per_cpu_arrays_present_once_they_saw_an_event() {
+    use capscope_bytecode::object::MapKind;
+    let src = "syscall:enter { @z = sum(args.arg0); @c = count(); @h = hist(args.arg0); }
+               cap:free { @d = count(); } cap:alloc { delete(@d); }";
+    let mut h = Harness::new(src);
+    let kind = |name: &str| h.obj.maps.iter().find(|m| m.name == name).unwrap().kind;
+    for m in ["@z", "@c", "@h"] {
+        assert_eq!(kind(m), MapKind::PerCpuArray, "{m}");
+    }
+    // A deleted key-less aggregation keeps the hash: a delete must reach
+    // every CPU's copy.
+    assert_eq!(kind("@d"), MapKind::PerCpuHash);
+    for m in ["@z", "@c", "@h"] {
+        assert!(h.entries(m).is_empty(), "{m} before any event");
+    }
+    for cpu in [0, 1] {
+        h.fire("syscall:enter", &[("arg0", 0), ("cpu", cpu)]);
+    }
+    // A total of 0 is still present, thanks to its seen word.
+    let z = h.entries("@z");
+    assert_eq!(z.len(), 1);
+    assert_eq!((word(&z[0].1, 0), word(&z[0].1, 8)), (0, 2));
+    assert_eq!(h.scalar("@c"), 2);
+    // Each CPU counted into its own copy of bucket 1 (the value 0).
+    assert_eq!(h.per_cpu("@h").len(), 1);
+    assert_eq!(
+        h.per_cpu("@h")[0]
+            .iter()
+            .map(|v| word(v, 0))
+            .collect::<Vec<_>>(),
+        [1, 1]
+    );
+    assert_eq!(word32(&h.entries("@h")[0].0, 0), 1);
+}
+
+#[test]
 fn plain_maps_variables_strings_tuples_loops() {
     let src = r#"BEGIN {
         $s = "abc";

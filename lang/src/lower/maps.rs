@@ -5,6 +5,10 @@
 //! value, always at constant offsets inside the value. Aggregations update
 //! in place on a hit (atomic adds; per-CPU maps make min/max plain
 //! read-compare-write race-free) and insert an initial value on a miss.
+//! Indexed aggregations ([`Storage::Indexed`]) cannot miss: their key is a
+//! `u32` bucket index (0 without buckets) that is always in range, so they
+//! only update in place, and their null check is there for the verifier
+//! (a JIT that knows the index removes it).
 
 use capscope_bytecode::abi::helpers::{id as helper, update_flags};
 use capscope_bytecode::insn::{AtomicOp, JmpCond, Operand, Reg, Size};
@@ -12,6 +16,7 @@ use capscope_bytecode::object::record;
 
 use super::expr::size_of;
 use super::func::{Fn, Val};
+use super::{Storage, agg_value_size};
 use crate::check::ir::{MapAction, MapId, TExpr};
 use crate::check::types::{AggKind, Type, ValueKind, layout};
 
@@ -22,6 +27,14 @@ enum Part {
 }
 
 impl Fn<'_> {
+    fn storage(&self, map: MapId) -> Storage {
+        self.maps
+            .storage
+            .get(map.0 as usize)
+            .copied()
+            .unwrap_or(Storage::Hash)
+    }
+
     fn value_type(&self, map: MapId) -> Type {
         match self.ck.maps.get(map.0 as usize).map(|m| &m.value) {
             Some(ValueKind::Plain(t)) => t.clone(),
@@ -190,12 +203,61 @@ impl Fn<'_> {
             }
             _ => None,
         };
+        let storage = self.storage(map);
+        if storage != Storage::Hash {
+            // An indexed map: the bucket (or 0) is the u32 index, in range
+            // by construction, so the lookup always hits.
+            let k = self.alloc(8);
+            match bucket {
+                Some(b) => {
+                    let r = self.reg_of(b, Reg::R1);
+                    self.store(Size::W, Reg::FP, k, Operand::Reg(r));
+                }
+                None => self.store(Size::W, Reg::FP, k, Operand::Imm(0)),
+            }
+            self.lookup(map, k);
+            let done = self.label();
+            self.jmp(JmpCond::Eq, Reg::R0, Operand::Imm(0), done);
+            self.agg_hit(agg, x, done);
+            if agg_value_size(agg, storage) > agg.value_size() {
+                // `sum`'s seen word (see `Storage::Indexed`).
+                self.store(Size::DW, Reg::R0, 8, Operand::Imm(1));
+            }
+            self.bind(done);
+            return;
+        }
         let k = self.key(map, key, bucket);
         self.lookup(map, k);
         let miss = self.label();
         let done = self.label();
         self.jmp(JmpCond::Eq, Reg::R0, Operand::Imm(0), miss);
-        // Hit: update this CPU's value in place.
+        self.agg_hit(agg, x, done);
+        self.ja(done);
+        // Miss: insert the first value.
+        self.bind(miss);
+        let size = agg.value_size();
+        let v = self.alloc(size);
+        match agg {
+            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
+                self.store(Size::DW, Reg::FP, v, Operand::Imm(1));
+            }
+            AggKind::Sum => {
+                let r = self.reg_of(x.unwrap_or(Val::Imm(0)), Reg::R1);
+                self.store(Size::DW, Reg::FP, v, Operand::Reg(r));
+            }
+            AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => {
+                let r = self.reg_of(x.unwrap_or(Val::Imm(0)), Reg::R1);
+                self.store(Size::DW, Reg::FP, v, Operand::Reg(r));
+                self.store(Size::DW, Reg::FP, v + 8, Operand::Imm(1));
+            }
+        }
+        self.update_elem(map, k, v);
+        self.bind(done);
+    }
+
+    /// Update the value at `r0` with `x`, in place (this CPU's copy); `min`
+    /// and `max` jump to `done` when the value stays.
+    fn agg_hit(&mut self, agg: AggKind, x: Option<Val>, done: super::code::Label) {
         match agg {
             AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
                 self.mov_imm(Reg::R1, 1);
@@ -230,27 +292,6 @@ impl Fn<'_> {
                 self.store(Size::DW, Reg::R0, 8, Operand::Imm(1));
             }
         }
-        self.ja(done);
-        // Miss: insert the first value.
-        self.bind(miss);
-        let size = agg.value_size();
-        let v = self.alloc(size);
-        match agg {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
-                self.store(Size::DW, Reg::FP, v, Operand::Imm(1));
-            }
-            AggKind::Sum => {
-                let r = self.reg_of(x.unwrap_or(Val::Imm(0)), Reg::R1);
-                self.store(Size::DW, Reg::FP, v, Operand::Reg(r));
-            }
-            AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => {
-                let r = self.reg_of(x.unwrap_or(Val::Imm(0)), Reg::R1);
-                self.store(Size::DW, Reg::FP, v, Operand::Reg(r));
-                self.store(Size::DW, Reg::FP, v + 8, Operand::Imm(1));
-            }
-        }
-        self.update_elem(map, k, v);
-        self.bind(done);
     }
 
     fn atomic_add(&mut self, off: i16, src: Reg) {

@@ -4,9 +4,12 @@
 //!
 //! Map table: the user's maps in order of first mention, then the stack-trace
 //! map (if `ustack`/`kstack` is used), then the ring buffer (if any record
-//! is sent). Aggregations use per-CPU hashes, plain maps shared hashes. The
-//! key and value layouts, and how the host prints them, are in
-//! [`display`] and `docs/language.md`.
+//! is sent). Aggregations use per-CPU maps, plain maps shared hashes:
+//! an aggregation without keys (`@ = count()`, `@ = hist(x)`) is a per-CPU
+//! array indexed by its bucket (one entry without buckets), which a JIT can
+//! turn into an address computation, and every other aggregation a per-CPU
+//! hash ([`Storage`]). The key and value layouts, and how the host prints
+//! them, are in [`display`] and `docs/language.md`.
 
 pub mod code;
 mod expr;
@@ -20,7 +23,7 @@ use capscope_bytecode::object::{
 };
 
 use crate::ast::Span;
-use crate::check::ir::{Checked, MapInfo};
+use crate::check::ir::{Checked, MapInfo, TStmt, TStmtKind};
 use crate::check::types::{AggKind, StackKind, Type, ValueKind, layout};
 use crate::diag::{Code as DiagCode, Diagnostic};
 use code::Code;
@@ -33,14 +36,91 @@ pub const STACK_DEPTH: u32 = 32;
 pub const STACK_ENTRIES: u32 = 1024;
 /// Ring buffer bytes.
 pub const RINGBUF_SIZE: u32 = 1 << 16;
+/// The buckets `hist` fills: 0 for negative values, 1 for 0, and `k + 2`
+/// for `2^k <= x < 2^(k+1)`, where `k <= 62` (the value is an `i64`).
+pub const LOG2_BUCKETS: u32 = 65;
 
-/// Where the internal maps are.
+/// Where the internal maps are, and how each user map is stored.
 #[derive(Clone, Debug, Default)]
 pub struct MapTable {
     /// Index of the stack-trace map.
     pub stacks: Option<u32>,
     /// Index of the ring buffer.
     pub ringbuf: Option<u32>,
+    /// The storage of each user map, by map id.
+    pub storage: Vec<Storage>,
+}
+
+/// How a user map is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// A hash map keyed by the map's key fields (and bucket): `percpu_hash`
+    /// for aggregations, `hash` for plain values.
+    Hash,
+    /// A `percpu_array` of `entries` values indexed by the bucket (a single
+    /// entry for aggregations without buckets): for aggregations without
+    /// keys. Every entry exists and starts zeroed, so an entry whose every
+    /// CPU's copy is all zero is absent, as the host prints it; each
+    /// value layout makes a value that saw an event non-zero (`sum` gets a
+    /// `seen` word for that).
+    Indexed {
+        /// Entries per CPU.
+        entries: u32,
+    },
+}
+
+/// How map `m` is stored: indexed when it has no keys, aggregates, is
+/// never `delete`d (a program reaches only its own CPU's copy of an array
+/// value, and a delete must remove the key on every CPU), and its buckets
+/// fit in [`MAP_ENTRIES`]; otherwise a hash.
+fn storage(m: &MapInfo, deleted: bool) -> Storage {
+    let ValueKind::Agg(agg) = m.value else {
+        return Storage::Hash;
+    };
+    if !m.key.is_empty() || deleted {
+        return Storage::Hash;
+    }
+    let entries = match agg {
+        AggKind::Hist => u64::from(LOG2_BUCKETS),
+        AggKind::Lhist { min, max, step } => {
+            let step = i128::from(step.max(1));
+            let n = (i128::from(max) - i128::from(min) + step - 1) / step;
+            u64::try_from(n + 2).unwrap_or(u64::MAX)
+        }
+        _ => 1,
+    };
+    match u32::try_from(entries) {
+        Ok(entries) if entries <= MAP_ENTRIES => Storage::Indexed { entries },
+        _ => Storage::Hash,
+    }
+}
+
+/// The maps some statement of `stmts` deletes from.
+fn deleted_maps(stmts: &[TStmt], out: &mut Vec<bool>) {
+    for s in stmts {
+        match &s.kind {
+            TStmtKind::MapDelete { map, .. } => {
+                if let Some(d) = out.get_mut(map.0 as usize) {
+                    *d = true;
+                }
+            }
+            TStmtKind::If(_, then, otherwise) => {
+                deleted_maps(then, out);
+                deleted_maps(otherwise, out);
+            }
+            TStmtKind::For { body, .. } => deleted_maps(body, out),
+            _ => {}
+        }
+    }
+}
+
+/// Bytes of an aggregation's value: `sum` in an indexed map carries a
+/// `seen` word after the total, so that a total of 0 still shows.
+pub(crate) fn agg_value_size(agg: AggKind, storage: Storage) -> u32 {
+    match (agg, storage) {
+        (AggKind::Sum, Storage::Indexed { .. }) => 16,
+        _ => agg.value_size(),
+    }
 }
 
 /// One lowered program, before optimization and encoding.
@@ -70,8 +150,26 @@ pub struct Lowered {
 /// Lower a checked program.
 pub fn lower(ck: &Checked) -> Result<Lowered, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let mut maps: Vec<MapDef> = ck.maps.iter().map(map_def).collect();
-    let mut table = MapTable::default();
+    let mut deleted = vec![false; ck.maps.len()];
+    for p in &ck.probes {
+        deleted_maps(&p.body, &mut deleted);
+    }
+    let storage: Vec<Storage> = ck
+        .maps
+        .iter()
+        .zip(&deleted)
+        .map(|(m, &d)| storage(m, d))
+        .collect();
+    let mut maps: Vec<MapDef> = ck
+        .maps
+        .iter()
+        .zip(&storage)
+        .map(|(m, &s)| map_def(m, s))
+        .collect();
+    let mut table = MapTable {
+        storage,
+        ..MapTable::default()
+    };
     if ck.uses_stacks {
         table.stacks = Some(maps.len() as u32);
         maps.push(MapDef {
@@ -228,7 +326,7 @@ impl Lowered {
 }
 
 /// A user map's definition and display information.
-fn map_def(m: &MapInfo) -> MapDef {
+fn map_def(m: &MapInfo, storage: Storage) -> MapDef {
     let mut key_types = m.key.clone();
     let (value_size, aggregation, kind) = match m.value {
         ValueKind::Plain(ref t) => (t.size(), Aggregation::None, MapKind::Hash),
@@ -246,7 +344,7 @@ fn map_def(m: &MapInfo) -> MapDef {
                 AggKind::Hist => Aggregation::Hist,
                 AggKind::Lhist { min, max, step } => Aggregation::Lhist { min, max, step },
             };
-            (a.value_size(), agg, MapKind::PerCpuHash)
+            (agg_value_size(a, storage), agg, MapKind::PerCpuHash)
         }
     };
     let (key_offs, key_size) = layout(&key_types);
@@ -254,6 +352,52 @@ fn map_def(m: &MapInfo) -> MapDef {
     for (t, off) in key_types.iter().zip(key_offs) {
         display(t, off, &mut key);
     }
+    if let Storage::Indexed { entries } = storage {
+        // The key is the bucket as an array index: a `u32`, printed (for
+        // histograms) as the bucket it is.
+        key.clear();
+        if !key_types.is_empty() {
+            key.push(DisplayField {
+                offset: 0,
+                format: FieldFormat::Unsigned(4),
+            });
+        }
+        return MapDef {
+            name: m.name.clone(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: value_size.max(1),
+            max_entries: entries,
+            display: MapDisplay {
+                key,
+                value: value_display(m),
+                aggregation,
+                print_at_end: m.print_at_end,
+            },
+        };
+    }
+    MapDef {
+        name: m.name.clone(),
+        kind,
+        // A map without keys has one 8-byte all-zero key that is not printed.
+        key_size: if key_types.is_empty() {
+            8
+        } else {
+            key_size.max(1)
+        },
+        value_size: value_size.max(1),
+        max_entries: MAP_ENTRIES,
+        display: MapDisplay {
+            key,
+            value: value_display(m),
+            aggregation,
+            print_at_end: m.print_at_end,
+        },
+    }
+}
+
+/// The display fields of a map's values.
+fn value_display(m: &MapInfo) -> Vec<DisplayField> {
     let mut value = Vec::new();
     match &m.value {
         ValueKind::Plain(t) => display(t, 0, &mut value),
@@ -278,24 +422,7 @@ fn map_def(m: &MapInfo) -> MapDef {
             }
         },
     }
-    MapDef {
-        name: m.name.clone(),
-        kind,
-        // A map without keys has one 8-byte all-zero key that is not printed.
-        key_size: if key_types.is_empty() {
-            8
-        } else {
-            key_size.max(1)
-        },
-        value_size: value_size.max(1),
-        max_entries: MAP_ENTRIES,
-        display: MapDisplay {
-            key,
-            value,
-            aggregation,
-            print_at_end: m.print_at_end,
-        },
-    }
+    value
 }
 
 /// The display fields of a value of type `t` at `off` (tuples flatten).

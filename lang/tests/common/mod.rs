@@ -87,7 +87,7 @@ impl Harness {
             .entries
             .iter()
             .map(|e| {
-                let v = if self.obj.maps[i].kind == MapKind::PerCpuHash {
+                let v = if self.obj.maps[i].kind.per_cpu() {
                     let mut sum = vec![0u8; e.values[0].len()];
                     for cpu in &e.values {
                         for w in (0..sum.len()).step_by(8) {
