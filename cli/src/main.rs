@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod diagnostics;
 mod mapspec;
 mod output;
 mod symbolize;

@@ -138,8 +138,9 @@ fn assembly_errors_name_file_line_and_column_and_write_nothing() {
         format!("{name}:4:6"),
         "error[unknown-label]: unknown label `nowhere`".into(),
         "3 errors in assembly, nothing written".into(),
-        // The offending line, with the span underlined.
-        "3 | r11 = 3\n  | ^^^\n".into(),
+        // The offending line, with the span underlined (codespan's style,
+        // like every other diagnostic capscope prints).
+        "3 │ r11 = 3\n  │ ^^^\n".into(),
     ] {
         assert!(err.contains(&want), "missing `{want}` in:\n{err}");
     }

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use capscope_bytecode::asm::{AsmError, assemble_all_errors};
+use capscope_bytecode::asm::assemble_all_errors;
 use capscope_bytecode::insn::slots_to_bytes;
+
+use crate::diagnostics;
 
 /// The text to assemble, and where the bytecode goes.
 #[derive(clap::Args)]
@@ -55,8 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let slots = match assemble_all_errors(&text) {
         Ok(slots) => slots,
         Err(errors) => {
+            let mut err = diagnostics::stderr();
             for e in &errors {
-                eprint!("{}", render(&name, &text, e));
+                diagnostics::emit(&mut err, &name, &text, &diagnostics::asm_error(e))?;
             }
             let n = errors.len();
             eprintln!(
@@ -92,44 +95,4 @@ fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .context("cannot write standard output");
     }
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// One error in the style of a compiler diagnostic: position, message, and
-/// the offending line with the span underlined.
-fn render(name: &str, text: &str, e: &AsmError) -> String {
-    let line = text
-        .split('\n')
-        .nth((e.line as usize).saturating_sub(1))
-        .unwrap_or("")
-        .trim_end_matches('\r');
-    // Tabs would shift the underline; show them as single spaces, which is
-    // also how the column counts them.
-    let shown: String = line
-        .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect();
-    let width = line
-        .get(e.offset.saturating_sub(line_start(text, e.line))..)
-        .map(|rest| rest.char_indices().take_while(|&(i, _)| i < e.len).count())
-        .unwrap_or(0)
-        .max(1);
-    let number = e.line.to_string();
-    let pad = " ".repeat(number.len());
-    format!(
-        "error[{}]: {}\n{pad}--> {name}:{}:{}\n{pad} |\n{number} | {shown}\n{pad} | {}{}\n",
-        e.kind.code(),
-        e.kind,
-        e.line,
-        e.column,
-        " ".repeat((e.column as usize).saturating_sub(1)),
-        "^".repeat(width),
-    )
-}
-
-/// Byte offset where 1-based line `n` starts.
-fn line_start(text: &str, n: u32) -> usize {
-    text.split_inclusive('\n')
-        .take((n as usize).saturating_sub(1))
-        .map(str::len)
-        .sum()
 }

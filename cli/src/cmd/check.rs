@@ -4,14 +4,13 @@
 //! Exit codes: 0 valid (warnings allowed), 1 rejected by the compiler or
 //! the verifier, 2 usage or I/O errors.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use capscope_lang::diag::termcolor::{ColorChoice, StandardStream};
-use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFile;
+
+use crate::diagnostics;
 
 /// Where a script comes from: `-e PROGRAM` or a file.
 #[derive(clap::Args, Debug)]
@@ -57,16 +56,10 @@ pub struct Args {
     emit: Option<Emit>,
 }
 
-/// Diagnostics go to stderr, in color when it is a terminal.
-pub fn stderr() -> StandardStream {
-    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
-    StandardStream::stderr(choice)
-}
-
 /// Compile `source` and verify every program; on failure the diagnostics
 /// are printed and `None` returned.
 pub fn compile_and_verify(name: &str, source: &str) -> anyhow::Result<Option<capscope_lang::Compiled>> {
-    let mut err = stderr();
+    let mut err = diagnostics::stderr();
     let compiled = match capscope_lang::compile(source) {
         Ok(c) => c,
         Err(e) => {
@@ -79,43 +72,11 @@ pub fn compile_and_verify(name: &str, source: &str) -> anyhow::Result<Option<cap
     for p in &compiled.object.programs {
         if let Err(r) = capscope_verifier::verify(p, &compiled.object.maps, &Default::default()) {
             rejected = true;
-            emit_rejection(&mut err, name, source, &p.name, &r)?;
+            let span = diagnostics::source_range(r.span, source);
+            diagnostics::emit(&mut err, name, source, &diagnostics::rejection(&r, &p.name, span))?;
         }
     }
     Ok((!rejected).then_some(compiled))
-}
-
-/// A verifier rejection, rendered with its own `V0xx` code on the script
-/// line that produced the instruction (the compiler should never produce
-/// such code, so this means a bug in one of the two; either way the user
-/// sees where).
-fn emit_rejection(
-    err: &mut StandardStream,
-    name: &str,
-    source: &str,
-    program: &str,
-    r: &capscope_verifier::Rejection,
-) -> anyhow::Result<()> {
-    let file = SimpleFile::new(name, source);
-    let span = r.span.map_or(0..0, |s| {
-        let (a, b) = (s.start as usize, s.end as usize);
-        if b <= source.len() && source.is_char_boundary(a) && source.is_char_boundary(b) && a <= b {
-            a..b
-        } else {
-            0..0
-        }
-    });
-    let mut notes = vec![format!("in the program for `{program}`: {}", r.headline())];
-    if !r.state.regs.is_empty() {
-        notes.push(format!("state: {}", r.state));
-    }
-    let d = cs::Diagnostic::error()
-        .with_code(r.code.to_string())
-        .with_message(format!("the verifier rejects this probe: {}", r.kind))
-        .with_labels(vec![cs::Label::primary((), span).with_message(format!("instruction {} comes from here", r.insn))])
-        .with_notes(notes);
-    codespan_reporting::term::emit(err, &codespan_reporting::term::Config::default(), &file, &d)
-        .map_err(|e| anyhow::anyhow!("rendering the rejection: {e}"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -10,7 +10,7 @@
 //! rejection rendered with codespan, on the script line when there is a
 //! script, else on a numbered listing of the bytecode), 2 other failures.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,11 +21,8 @@ use capscope_bytecode::abi::AttachPoint;
 use capscope_bytecode::insn::{Insn, Op, slots_from_bytes};
 use capscope_bytecode::object::{MapDef, ProgramDef};
 use capscope_verifier::{Options, Rejection, Verified};
-use codespan_reporting::diagnostic::{Diagnostic, Label};
-use codespan_reporting::files::SimpleFile;
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use crate::mapspec;
+use crate::{diagnostics, mapspec};
 
 /// What `--emit` shows.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let compiled = match capscope_lang::compile(&source) {
         Ok(c) => c,
         Err(e) => {
-            let mut err = stderr();
+            let mut err = diagnostics::stderr();
             capscope_lang::emit(&mut err, &e.diagnostics, &name, &source)?;
             return Ok(ExitCode::from(1));
         }
@@ -105,15 +102,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-fn stderr() -> StandardStream {
-    let choice = if std::io::stderr().is_terminal() {
-        ColorChoice::Auto
-    } else {
-        ColorChoice::Never
-    };
-    StandardStream::stderr(choice)
 }
 
 /// Verify, timing only the verifier.
@@ -159,7 +147,9 @@ fn check_raw(
         (Err(r), _) => {
             let (listing, lines) = listing(slots);
             let span = lines.get(r.insn.as_usize()).cloned().unwrap_or(0..0);
-            emit(&format!("{name} (disassembled)"), &listing, span, &r)?;
+            let d = diagnostics::rejection(&r, point.name(), span);
+            let mut err = diagnostics::stderr();
+            diagnostics::emit(&mut err, &format!("{name} (disassembled)"), &listing, &d)?;
             Ok(false)
         }
     }
@@ -179,12 +169,17 @@ fn check_program(
         }
         (Err(mut r), _) => {
             r.span = p.span_of(r.insn);
+            let mut err = diagnostics::stderr();
             match r.span {
-                Some(s) => emit(name, source, s.start as usize..s.end as usize, &r)?,
+                Some(_) => {
+                    let span = diagnostics::source_range(r.span, source);
+                    diagnostics::emit(&mut err, name, source, &diagnostics::rejection(&r, &p.name, span))?;
+                }
                 None => {
                     let (listing, lines) = listing(&p.insns);
                     let span = lines.get(r.insn.as_usize()).cloned().unwrap_or(0..0);
-                    emit(&format!("{} (disassembled)", p.name), &listing, span, &r)?;
+                    let d = diagnostics::rejection(&r, &p.name, span);
+                    diagnostics::emit(&mut err, &format!("{} (disassembled)", p.name), &listing, &d)?;
                 }
             }
             Ok(false)
@@ -212,28 +207,4 @@ fn listing(slots: &[Insn]) -> (String, Vec<Range<usize>>) {
         pc += n;
     }
     (text, lines)
-}
-
-fn emit(file: &str, text: &str, span: Range<usize>, r: &Rejection) -> anyhow::Result<()> {
-    let files = SimpleFile::new(file, text);
-    let mut notes = Vec::new();
-    match r.asm() {
-        Some(a) => notes.push(format!("instruction {}: {a}", r.insn)),
-        None => notes.push(format!("instruction {}", r.insn)),
-    }
-    if !r.state.regs.is_empty() {
-        notes.push(format!("state: {}", r.state));
-    }
-    let d = Diagnostic::error()
-        .with_code(r.code.to_string())
-        .with_message(r.kind.to_string())
-        .with_labels(vec![
-            Label::primary((), span).with_message(format!("instruction {}", r.insn)),
-        ])
-        .with_notes(notes);
-    let config = codespan_reporting::term::Config::default();
-    let mut err = stderr();
-    codespan_reporting::term::emit(&mut err, &config, &files, &d)
-        .map_err(|e| anyhow!("rendering the rejection: {e}"))?;
-    Ok(())
 }
