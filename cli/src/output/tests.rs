@@ -502,3 +502,36 @@ fn raw_maps_print_hex_per_cpu() {
     let j = json_lines(|p| p.map(&d, &s, None));
     assert_eq!(j[0]["data"]["map0"]["01000000"], json!(["ab00", "00cd"]));
 }
+
+#[test]
+fn keyless_aggregations_in_arrays_skip_untouched_entries() {
+    // The language lowers `@h = hist(x)` to a per-CPU array indexed by
+    // bucket (u32 keys), and `@c = count()` to a one-entry array; the
+    // kernel returns every index.
+    let mut h = def(vec![u(4, 0)], vec![u(8, 0)], Aggregation::Hist);
+    h.kind = MapKind::PerCpuArray;
+    h.key_size = 4;
+    let idx = |i: u32| i.to_le_bytes().to_vec();
+    let s = snap(
+        (0..65u32)
+            .map(|i| {
+                (
+                    idx(i),
+                    vec![le(u64::from(i == 3) * 2), le(u64::from(i == 5))],
+                )
+            })
+            .collect(),
+    );
+    let out = text(|p| p.map(&h, &s, None));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "@m:");
+    assert!(lines[1].starts_with("[2, 4)                 2 |"), "{out}");
+    assert!(lines[3].starts_with("[8, 16)                1 |"), "{out}");
+    assert_eq!(lines.len(), 5, "{out}");
+    let mut c = def(vec![], vec![u(8, 0)], Aggregation::Count);
+    c.kind = MapKind::PerCpuArray;
+    let untouched = snap(vec![(idx(0), vec![le(0), le(0)])]);
+    assert_eq!(text(|p| p.map(&c, &untouched, None)), "\n");
+    let counted = snap(vec![(idx(0), vec![le(0), le(3)])]);
+    assert_eq!(text(|p| p.map(&c, &counted, None)), "@m: 3\n\n");
+}

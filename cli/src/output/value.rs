@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 
 use capscope_bytecode::abi::consts;
 use capscope_bytecode::abi::fields::Meaning;
-use capscope_bytecode::model::MapSnapshot;
-use capscope_bytecode::object::{Aggregation, DisplayField, FieldFormat, MapDef};
+use capscope_bytecode::model::{Entry, MapSnapshot};
+use capscope_bytecode::object::{Aggregation, DisplayField, FieldFormat, MapDef, MapKind};
 
 use crate::symbolize::{Frame, Symbolizer};
 
@@ -382,15 +382,24 @@ fn sort_key(vals: &[Val]) -> Vec<i128> {
     out
 }
 
+/// The entries that exist. An array has every index, but an entry the
+/// programs never wrote (all zero on every CPU) is as absent as a missing
+/// hash key: the language lowers key-less aggregations to arrays, and
+/// `@c = count()` that never ran prints nothing, as with a hash map.
+fn entries<'a>(def: &MapDef, m: &'a MapSnapshot) -> impl Iterator<Item = &'a Entry> {
+    let array = matches!(def.kind, MapKind::Array | MapKind::PerCpuArray);
+    m.entries
+        .iter()
+        .filter(move |e| !array || e.values.iter().any(|v| v.iter().any(|&b| b != 0)))
+}
+
 /// Decode and sort a map that the language described.
 pub fn view(def: &MapDef, m: &MapSnapshot, cx: Ctx<'_>) -> MapView {
     let d = &def.display;
     let body = match d.aggregation {
         Aggregation::Hist | Aggregation::Lhist { .. } => Body::Hist(hist_groups(def, m, cx)),
         agg => {
-            let mut rows: Vec<(Vec<i128>, Row)> = m
-                .entries
-                .iter()
+            let mut rows: Vec<(Vec<i128>, Row)> = entries(def, m)
                 .map(|e| {
                     let key = fields(&d.key, &e.key, cx);
                     let value = combine(agg, &e.values, &d.value, cx);
@@ -444,7 +453,7 @@ fn hist_groups(def: &MapDef, m: &MapSnapshot, cx: Ctx<'_>) -> Vec<HistGroup> {
     let bucket_off = d.key.last().map_or(0, |b| b.offset as usize);
     let group_fields = d.key.split_last().map_or(&[][..], |(_, g)| g);
     let mut groups: Vec<(Vec<i128>, Vec<Val>, Vec<(u64, u64)>)> = Vec::new();
-    for e in &m.entries {
+    for e in entries(def, m) {
         let key = fields(group_fields, &e.key, cx);
         let b = uint(&e.key, bucket_off, 8);
         let count = e
