@@ -10,6 +10,7 @@ mod cmd;
 mod diagnostics;
 mod mapspec;
 mod output;
+mod session;
 mod symbolize;
 
 use std::process::ExitCode;
@@ -38,8 +39,17 @@ enum Command {
     Exec(cmd::exec::Args),
     /// Compile and verify a probe script; print its diagnostics.
     Check(cmd::check::Args),
-    /// Boot the reference kernel under QEMU with a workload.
+    /// Boot the reference kernel under QEMU with a workload (with
+    /// --control: keep it running and serve attach sessions).
     Boot(cmd::boot::Args),
+    /// Boot the kernel with a workload and run a probe script on it.
+    Run(cmd::run::Args),
+    /// Attach a probe script to a running kernel (boot --control).
+    Attach(cmd::attach::Args),
+    /// List the probes loaded in a running kernel.
+    Ps(cmd::ps::Args),
+    /// Detach a probe object from a running kernel.
+    Detach(cmd::detach::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +62,10 @@ fn main() -> ExitCode {
         Command::Exec(a) => cmd::exec::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Boot(a) => cmd::boot::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Attach(a) => cmd::attach::run(a),
+        Command::Ps(a) => cmd::ps::run(a),
+        Command::Detach(a) => cmd::detach::run(a),
     };
     match result {
         Ok(code) => code,

@@ -172,6 +172,10 @@ extern "C" fn trap_from_user(frame: &TrapFrame) -> ! {
         32..=47 => sched::irq(frame.vector, true),
         _ => {}
     }
+    // Control requests run here, after the interrupt was handled, on the
+    // kernel stack (room for the verifier and the JIT), never inside the
+    // handler or on an IST stack.
+    control::poll();
     sched::resume()
 }
 
@@ -181,6 +185,7 @@ extern "C" fn irq_from_idle(frame: &TrapFrame) -> ! {
     if (32..48).contains(&frame.vector) {
         sched::irq(frame.vector, false);
     }
+    control::poll();
     sched::resume()
 }
 

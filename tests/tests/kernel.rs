@@ -1,13 +1,10 @@
 //! Kernel behaviour beyond the workloads: command-line errors, the
-//! kernel-fault report, the control channel's rendezvous, and the
-//! hooks-compiled-out build.
+//! kernel-fault report and the hooks-compiled-out build. The control
+//! channel's rendezvous and protocol are tested in `control.rs`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use capscope_tests::{Boot, Flavor, Outcome, boot, boot_with, kernel, line, numbers, qemu, runner};
+use capscope_tests::{Boot, Flavor, Outcome, boot, boot_with, kernel, line, numbers, runner};
 
 #[test]
 fn unknown_workload_lists_the_real_ones() {
@@ -35,77 +32,6 @@ fn a_kernel_fault_is_reported_and_fails_the_run() {
     // The fault hit the kernel stack's guard page, which stays unmapped.
     let cr2 = line(&run.console, "  cr2 ");
     assert!(cr2.contains("0xffffffff8"), "{cr2}");
-}
-
-/// With `control`, the kernel stops before the workload starts and again
-/// after it finished but before teardown, until the host says continue.
-#[test]
-fn control_channel_rendezvous_before_teardown() {
-    let dir = std::env::temp_dir().join(format!("capscope-ctl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock = dir.join("ctl.sock");
-    let _ = std::fs::remove_file(&sock);
-    let mut b = Boot::new("leaky");
-    b.control = Some(sock.clone());
-    b.timeout = Duration::from_secs(30);
-    let console = Arc::new(Mutex::new(Vec::new()));
-    let sink = console.clone();
-    let cmd = b.command(&qemu(), &kernel(Flavor::Hooks));
-    // Dropped (QEMU killed) if an assertion below fails.
-    let guest = runner::spawn(cmd, move |bytes| {
-        sink.lock().unwrap().extend_from_slice(bytes)
-    })
-    .unwrap();
-    let start = Instant::now();
-    let stream = loop {
-        match UnixStream::connect(&sock) {
-            Ok(s) => break s,
-            Err(e) if start.elapsed() < Duration::from_secs(20) => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("no control socket: {e}"),
-        }
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    let mut l = String::new();
-    reader.read_line(&mut l).unwrap();
-    assert_eq!(l.trim(), "CAPSCOPE READY leaky");
-    let seen = String::from_utf8_lossy(&console.lock().unwrap()).into_owned();
-    assert!(
-        !seen.contains("leaky:"),
-        "the workload ran before the host said continue"
-    );
-    writer.write_all(b"c").unwrap();
-    l.clear();
-    reader.read_line(&mut l).unwrap();
-    assert_eq!(l.trim(), "CAPSCOPE FINISHED 0");
-    // The workload reported (its console line may still be on its way
-    // through QEMU's stdout), but its capabilities are not torn down yet:
-    // the kernel waits for us.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let seen = loop {
-        let seen = String::from_utf8_lossy(&console.lock().unwrap()).replace('\r', "");
-        if seen.contains("leaky: leaked 5 capabilities") || Instant::now() > deadline {
-            break seen;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(seen.contains("leaky: leaked 5 capabilities"), "{seen}");
-    assert!(!seen.contains("teardown freed"), "{seen}");
-    writer.write_all(b"c").unwrap();
-    let run = guest.wait(Duration::from_secs(30)).unwrap();
-    assert_eq!(run.outcome, Outcome::Exited(0));
-    assert!(
-        run.console.contains("teardown freed 8 capabilities"),
-        "{}",
-        run.console
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Both kernels run the null-syscall loop under `-icount shift=0`, where

@@ -175,6 +175,10 @@ pub struct Boot {
     pub icount: bool,
     /// Serve the control channel (COM2) on this Unix socket.
     pub control: Option<PathBuf>,
+    /// With `control`: keep the kernel running and serving after the
+    /// workload (`control=serve`) instead of ending the run after the
+    /// finished rendezvous (`control`).
+    pub serve: bool,
     /// More words for the kernel command line.
     pub cmdline_extra: Vec<String>,
     /// More QEMU arguments, appended last.
@@ -191,6 +195,7 @@ impl Boot {
             kvm: false,
             icount: false,
             control: None,
+            serve: false,
             cmdline_extra: Vec::new(),
             qemu_args: Vec::new(),
             timeout: Duration::from_secs(60),
@@ -200,8 +205,10 @@ impl Boot {
     /// The QEMU command for `kernel`.
     pub fn command(&self, qemu: &Path, kernel: &Path) -> Command {
         let mut cmdline = format!("workload={}", self.workload);
-        if self.control.is_some() {
-            cmdline.push_str(" control");
+        match (&self.control, self.serve) {
+            (Some(_), false) => cmdline.push_str(" control"),
+            (Some(_), true) => cmdline.push_str(" control=serve"),
+            (None, _) => {}
         }
         for w in &self.cmdline_extra {
             cmdline.push(' ');
@@ -327,6 +334,11 @@ pub fn spawn(mut cmd: Command, mut echo: impl FnMut(&[u8]) + Send + 'static) -> 
 }
 
 impl Running {
+    /// QEMU's outcome if it has exited, without waiting.
+    pub fn try_wait(&mut self) -> Result<Option<Outcome>> {
+        Ok(self.child.try_wait()?.map(Outcome::from_status))
+    }
+
     /// Wait for QEMU to exit, killing it once `timeout` has passed since
     /// it started.
     pub fn wait(mut self, timeout: Duration) -> Result<Run> {
@@ -422,5 +434,12 @@ mod tests {
         assert!(joined.contains("-icount shift=0"));
         assert!(joined.contains("-accel tcg"));
         assert!(joined.contains("socket,id=ctl,path=/tmp/ctl.sock,server=on,wait=off"));
+        b.serve = true;
+        let c = b.command(Path::new("qemu"), Path::new("k"));
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(args.join(" ").contains("-append workload=leaky control=serve"));
     }
 }

@@ -266,7 +266,13 @@ impl Kernel {
             kprintln!(
                 "capscope: workload finished with status {status} (frames {free}/{total} free, heap {used}/{size} used)"
             );
-            crate::dev::exit::exit_qemu(status);
+            if control::serving() {
+                // `control=serve`: the kernel outlives its workload and
+                // keeps serving the host (`capscope boot --control`).
+                kprintln!("capscope: serving the control channel");
+            } else {
+                crate::dev::exit::exit_qemu(status);
+            }
         }
     }
 
