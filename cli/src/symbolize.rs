@@ -25,7 +25,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 
 /// Where user addresses end and kernel addresses begin (x86-64 canonical
 /// halves).
@@ -101,9 +101,21 @@ impl Symbols {
             idx.and_then(|i| file.section_by_index(i).ok())
                 .map(|s| s.address().saturating_add(s.size()))
         };
+        // Functions, and untyped labels in code sections: assembly entry
+        // points such as a workload's `_start` or the kernel's trap stubs
+        // are labels of size 0 (not "definitions" to `object`).
+        let in_code = |s: &object::Symbol<'_, '_>| {
+            s.section_index()
+                .and_then(|i| file.section_by_index(i).ok())
+                .is_some_and(|sec| sec.kind() == SectionKind::Text)
+        };
         let mut raw: Vec<(u64, u64, Option<u64>, String)> = file
             .symbols()
-            .filter(|s| s.kind() == SymbolKind::Text && s.is_definition())
+            .filter(|s| match s.kind() {
+                SymbolKind::Text => s.is_definition(),
+                SymbolKind::Unknown | SymbolKind::Label => !s.is_undefined() && in_code(s),
+                _ => false,
+            })
             .filter_map(|s| {
                 let name = s.name().ok()?;
                 if name.is_empty() {
@@ -120,8 +132,13 @@ impl Symbols {
         raw.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         // Aliases (several names at one address) keep the first, largest.
         raw.dedup_by_key(|s| s.0);
-        let mut syms = Vec::with_capacity(raw.len());
+        let mut syms: Vec<Sym> = Vec::with_capacity(raw.len());
         for (i, (start, size, sec_end, name)) in raw.iter().enumerate() {
+            // A label inside a function (a jump target with a name) must
+            // not cut the function in two.
+            if *size == 0 && syms.last().is_some_and(|p| *start < p.end) {
+                continue;
+            }
             let end = if *size > 0 {
                 start.saturating_add(*size)
             } else {
@@ -312,6 +329,16 @@ mod tests {
             assert_eq!(syms.lookup(addr), Some((name, 0)));
             assert_eq!(syms.lookup(addr + 5), Some((name, 5)));
         }
+    }
+
+    #[test]
+    fn assembly_labels_of_size_zero_resolve_up_to_the_next_symbol() {
+        // `_start` is a label of the runtime's assembly, with no type and
+        // no size; the outermost frame of every user stack is in it.
+        let syms = leaky();
+        let path = workload_elf("leaky");
+        let start = nm_address(&path, "_start");
+        assert_eq!(syms.lookup(start + 11), Some(("_start", 11)));
     }
 
     #[test]
