@@ -156,8 +156,8 @@ impl Symbols {
         Ok(Symbols { syms })
     }
 
-    /// A table from `(start, size, name)` triples, for tests and for
-    /// symbols that come from somewhere other than an ELF file.
+    /// A table from `(start, size, name)` triples.
+    #[cfg(test)]
     pub fn from_table(syms: &[(u64, u64, &str)]) -> Symbols {
         let mut syms: Vec<Sym> = syms
             .iter()
@@ -182,12 +182,8 @@ impl Symbols {
         (addr < s.end).then(|| (s.name.as_str(), addr - s.start))
     }
 
-    /// How many function symbols the file has.
-    pub fn len(&self) -> usize {
-        self.syms.len()
-    }
-
     /// True when the file has no function symbols (stripped).
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.syms.is_empty()
     }
@@ -228,6 +224,7 @@ impl Symbolizer {
 
     /// Symbols for user addresses (the workload's ELF) and kernel
     /// addresses (the kernel image); either may be missing.
+    #[cfg(test)]
     pub fn new(user: Option<Symbols>, kernel: Option<Symbols>) -> Symbolizer {
         Symbolizer { user, kernel }
     }

@@ -10,7 +10,6 @@
 //! | `stats` | as `map`, for `avg` and `stats` maps; a `stats` value is `{"count", "average", "total"}` |
 //! | `hist` | `{"@name": [BUCKET, ...]}`, or `{"@name": {"k": [BUCKET, ...]}}`; a bucket is `{"min", "max", "count"}` with inclusive bounds, `min` missing on the open bucket below and `max` on the one above |
 //! | `lost_events` | `{"map": "@name", "events": N}`: N events dropped on that map so far |
-//! | `console` | a line the kernel or workload printed (`run`) |
 //!
 //! Keys are strings as in bpftrace: the key's fields joined by `,`
 //! without spaces. Values are typed: numbers are numbers (as strings when

@@ -154,16 +154,6 @@ impl<'w> Printer<'w> {
         }
     }
 
-    /// The output format.
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    /// The symbols stacks are named with.
-    pub fn symbols(&self) -> &Symbolizer {
-        &self.symbols
-    }
-
     fn line(&mut self, v: &Value) -> io::Result<()> {
         // serde_json cannot fail on a `Value` (its keys are strings).
         let s = serde_json::to_string(v).map_err(io::Error::other)?;
@@ -191,17 +181,6 @@ impl<'w> Printer<'w> {
                 self.out.flush()
             }
             Format::Json => self.line(&json::message("printf", Value::String(text.into()))),
-        }
-    }
-
-    /// Console output of the kernel and the workload, passed through.
-    pub fn console(&mut self, text: &str) -> io::Result<()> {
-        match self.format {
-            Format::Text => {
-                write!(self.out, "{text}")?;
-                self.out.flush()
-            }
-            Format::Json => self.line(&json::message("console", Value::String(text.into()))),
         }
     }
 
@@ -242,6 +221,19 @@ impl<'w> Printer<'w> {
         m: &MapSnapshot,
         stacks: Option<&MapSnapshot>,
     ) -> io::Result<()> {
+        self.print_map(def, m, stacks, true)
+    }
+
+    /// Print a map; an empty one only if `empty` (an explicit `print`
+    /// shows that a map is empty, the end of a run skips it, as bpftrace
+    /// does: a script clears scratch maps in `END` so they do not print).
+    fn print_map(
+        &mut self,
+        def: &MapDef,
+        m: &MapSnapshot,
+        stacks: Option<&MapSnapshot>,
+        empty: bool,
+    ) -> io::Result<()> {
         if is_raw(def) {
             match self.format {
                 Format::Text => text::raw_map(&mut self.out, def, m)?,
@@ -253,9 +245,11 @@ impl<'w> Printer<'w> {
                 symbols: &self.symbols,
             };
             let view = value::view(def, m, cx);
-            match self.format {
-                Format::Text => text::map(&mut self.out, &view)?,
-                Format::Json => self.line(&json::map(&view))?,
+            if empty || !view.is_empty() {
+                match self.format {
+                    Format::Text => text::map(&mut self.out, &view)?,
+                    Format::Json => self.line(&json::map(&view))?,
+                }
             }
         }
         self.out.flush()?;
@@ -280,7 +274,7 @@ impl<'w> Printer<'w> {
             if hidden {
                 self.drops(&m.name, m.kind, Some(def.max_entries), m.drops)?;
             } else if is_raw(def) || def.display.print_at_end {
-                self.map(def, m, stacks)?;
+                self.print_map(def, m, stacks, false)?;
             }
         }
         Ok(())

@@ -354,6 +354,16 @@ pub struct MapView {
     pub body: Body,
 }
 
+impl MapView {
+    /// True when the map has no entries to show.
+    pub fn is_empty(&self) -> bool {
+        match &self.body {
+            Body::Rows(rows) => rows.is_empty(),
+            Body::Hist(groups) => groups.iter().all(|g| g.buckets.is_empty()),
+        }
+    }
+}
+
 /// The contents of a [`MapView`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
