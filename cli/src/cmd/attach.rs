@@ -8,6 +8,8 @@
 //! there is rendered on the script the same way.
 
 use std::path::PathBuf;
+
+use anyhow::Context as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -38,10 +40,22 @@ pub struct Args {
     /// transfer, in-kernel decode, verify, JIT and attach) on stderr.
     #[arg(long)]
     timing: bool,
-    /// Testing: skip the host's verifier, so only the kernel's checks the
-    /// programs (its rejections are rendered the same way).
+    #[command(flatten)]
+    testing: Testing,
+}
+
+/// Flags for testing the kernel's side of the pipeline (hidden).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Testing {
+    /// Skip the host's verifier, so only the kernel's checks the programs
+    /// (its rejections are rendered like the host's).
     #[arg(long, hide = true)]
-    no_host_verify: bool,
+    pub no_host_verify: bool,
+    /// Load this serialized probe object (`ProbeObject::to_bytes`) instead
+    /// of the script's compilation; the script is still the source its
+    /// line table points into (a test's deliberately broken program).
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub object: Option<PathBuf>,
 }
 
 const ATTACH_HELP: &str = "\
@@ -79,10 +93,14 @@ pub struct Compiled {
 /// Compile `source` and, unless `skip_verify`, verify every program,
 /// timing both; diagnostics are printed (as by `capscope check`) and
 /// `None` returned on failure.
-pub fn compile(name: &str, source: &str, skip_verify: bool) -> anyhow::Result<Option<Compiled>> {
+pub fn compile(
+    name: &str,
+    source: &str,
+    testing: &Testing,
+) -> anyhow::Result<Option<Compiled>> {
     let mut err = diagnostics::stderr();
     let t0 = Instant::now();
-    let compiled = match capscope_lang::compile(source) {
+    let mut compiled = match capscope_lang::compile(source) {
         Ok(c) => c,
         Err(e) => {
             capscope_lang::emit(&mut err, &e.diagnostics, name, source)?;
@@ -91,8 +109,13 @@ pub fn compile(name: &str, source: &str, skip_verify: bool) -> anyhow::Result<Op
     };
     let t1 = Instant::now();
     capscope_lang::emit(&mut err, &compiled.warnings, name, source)?;
+    if let Some(path) = &testing.object {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        compiled.object = ProbeObject::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a probe object: {e}", path.display()))?;
+    }
     let mut rejections = Vec::new();
-    if !skip_verify {
+    if !testing.no_host_verify {
         for p in &compiled.object.programs {
             if let Err(r) = capscope_verifier::verify(p, &compiled.object.maps, &Default::default())
             {
@@ -146,7 +169,7 @@ fn kernel_image() -> Option<PathBuf> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (name, source) = args.script.load()?;
-    let Some(compiled) = compile(&name, &source, args.no_host_verify)? else {
+    let Some(compiled) = compile(&name, &source, &args.testing)? else {
         return Ok(ExitCode::from(1));
     };
     let _ = session::interrupt_flag();

@@ -48,10 +48,8 @@ pub struct Args {
     /// transfer, in-kernel decode, verify, JIT and attach) on stderr.
     #[arg(long)]
     timing: bool,
-    /// Testing: skip the host's verifier, so only the kernel's checks the
-    /// programs (its rejections are rendered the same way).
-    #[arg(long, hide = true)]
-    no_host_verify: bool,
+    #[command(flatten)]
+    testing: super::attach::Testing,
 }
 
 const RUN_HELP: &str = "\
@@ -71,7 +69,7 @@ host or by the kernel); 2 on usage, build or QEMU errors.";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (name, source) = args.script.load()?;
-    let Some(compiled) = super::attach::compile(&name, &source, args.no_host_verify)? else {
+    let Some(compiled) = super::attach::compile(&name, &source, &args.testing)? else {
         return Ok(ExitCode::from(1));
     };
 
