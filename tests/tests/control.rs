@@ -17,7 +17,12 @@ use control_util::{Raw, boot, compile, socket};
 
 /// The value of a key-less `count()` map: one entry, the sum over CPUs.
 fn count_of(raw: &mut Raw, id: ObjectId, map: u32) -> u64 {
-    let Ok(Reply::Map(m)) = raw.request(&Request::ReadMap { id, map, cursor: 0, max_entries: 64 }) else {
+    let Ok(Reply::Map(m)) = raw.request(&Request::ReadMap {
+        id,
+        map,
+        cursor: 0,
+        max_entries: 64,
+    }) else {
         panic!("reading map {map}");
     };
     m.page
@@ -29,7 +34,9 @@ fn count_of(raw: &mut Raw, id: ObjectId, map: u32) -> u64 {
 }
 
 fn load(raw: &mut Raw, obj: &ProbeObject) -> ObjectId {
-    match raw.request(&Request::Load { object: obj.to_bytes() }) {
+    match raw.request(&Request::Load {
+        object: obj.to_bytes(),
+    }) {
         Ok(Reply::Loaded(l)) => {
             assert_eq!(l.programs as usize, obj.programs.len());
             eprintln!("loaded object {} in the kernel: {:?}", l.id.0, l.timing);
@@ -52,8 +59,16 @@ fn rendezvous_load_read_detach_release() {
     assert_eq!(info.version, PROTOCOL_VERSION);
     assert_eq!(info.workload, "leaky");
     assert!(!info.serving);
-    assert_eq!(info.stopped, Some(Stop::Ready { workload: "leaky".into() }));
-    assert!(!guest.console().contains("leaky:"), "the workload ran before continue");
+    assert_eq!(
+        info.stopped,
+        Some(Stop::Ready {
+            workload: "leaky".into()
+        })
+    );
+    assert!(
+        !guest.console().contains("leaky:"),
+        "the workload ran before continue"
+    );
     assert_eq!(raw.request(&Request::Continue), Ok(Reply::Done));
     assert!(matches!(raw.wait_stop(), Stop::Finished { status: 0 }));
     let console = guest.wait_console("leaky: leaked 5 capabilities", Duration::from_secs(20));
@@ -61,7 +76,11 @@ fn rendezvous_load_read_detach_release() {
     assert_eq!(raw.request(&Request::Continue), Ok(Reply::Done));
     let run = guest.running.wait(Duration::from_secs(30)).unwrap();
     assert_eq!(run.outcome, Outcome::Exited(0));
-    assert!(run.console.contains("teardown freed 8 capabilities"), "{}", run.console);
+    assert!(
+        run.console.contains("teardown freed 8 capabilities"),
+        "{}",
+        run.console
+    );
 }
 
 /// Probes loaded at the ready stop count every allocation; at the finished
@@ -82,15 +101,32 @@ fn probes_loaded_at_ready_count_the_whole_run() {
     let map = obj.maps.iter().position(|m| m.name == "@").unwrap() as u32;
     // 100 warm-up calls, then the measured ones.
     assert_eq!(count_of(&mut raw, id, map), calls + 100);
-    assert_eq!(raw.request(&Request::Detach { id }), Ok(Reply::Detached { id }));
+    assert_eq!(
+        raw.request(&Request::Detach { id }),
+        Ok(Reply::Detached { id })
+    );
     // END ran: its record waits in the parked object's ring buffer.
-    let rb = obj.maps.iter().position(|m| m.kind == MapKind::RingBuf).unwrap() as u32;
-    let Ok(Reply::Drained(d)) = raw.request(&Request::Drain { id, map: rb, max_bytes: 4096 }) else {
+    let rb = obj
+        .maps
+        .iter()
+        .position(|m| m.kind == MapKind::RingBuf)
+        .unwrap() as u32;
+    let Ok(Reply::Drained(d)) = raw.request(&Request::Drain {
+        id,
+        map: rb,
+        max_bytes: 4096,
+    }) else {
         panic!("drain");
     };
     assert_eq!(d.records.len(), 1, "END's printf");
-    assert_eq!(count_of(&mut raw, id, map), calls + 100, "a parked object keeps its maps");
-    let Ok(Reply::Listing(l)) = raw.request(&Request::List) else { panic!("list") };
+    assert_eq!(
+        count_of(&mut raw, id, map),
+        calls + 100,
+        "a parked object keeps its maps"
+    );
+    let Ok(Reply::Listing(l)) = raw.request(&Request::List) else {
+        panic!("list")
+    };
     assert!(l.objects.is_empty());
     assert_eq!(l.parked.len(), 1);
     // The program runs at every syscall:enter and filters for `null`.
@@ -139,7 +175,14 @@ enum Expect {
 }
 
 /// One hostile frame of kind `i % 10` and what must come back.
-fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -> (Vec<u8>, Expect) {
+fn hostile(
+    i: u64,
+    rng: &mut Rng,
+    seq: u32,
+    id: ObjectId,
+    rb: u32,
+    count: u32,
+) -> (Vec<u8>, Expect) {
     let body_garbage = |rng: &mut Rng| loop {
         let b = rng.some_bytes(1, 40);
         if Request::from_body(&b).is_err() {
@@ -156,7 +199,13 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
         }
         // A valid request with bits flipped: the checksum catches it.
         1 => {
-            let mut w = Request::ReadMap { id, map: count, cursor: 0, max_entries: 8 }.to_frame(seq);
+            let mut w = Request::ReadMap {
+                id,
+                map: count,
+                cursor: 0,
+                max_entries: 8,
+            }
+            .to_frame(seq);
             for _ in 0..1 + rng.below(3) {
                 let at = rng.below(w.len() as u64 - 1) as usize;
                 w[at] ^= 1 << rng.below(8);
@@ -174,15 +223,30 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
             let body = Request::List.to_body();
             (
                 frame::encode_versioned(v, seq, &body),
-                Expect::Error(|e| matches!(e, ControlError::Version { supported: PROTOCOL_VERSION, .. })),
+                Expect::Error(|e| {
+                    matches!(
+                        e,
+                        ControlError::Version {
+                            supported: PROTOCOL_VERSION,
+                            ..
+                        }
+                    )
+                }),
             )
         }
         // A good frame whose body is no request.
-        3 => (frame::encode(seq, &body_garbage(rng)), Expect::Error(|e| *e == ControlError::Malformed)),
+        3 => (
+            frame::encode(seq, &body_garbage(rng)),
+            Expect::Error(|e| *e == ControlError::Malformed),
+        ),
         // A valid request cut short, or with a byte too many.
         4 => {
-            let mut body =
-                Request::DeleteKey { id, map: count, key: rng.bytes(12) }.to_body();
+            let mut body = Request::DeleteKey {
+                id,
+                map: count,
+                key: rng.bytes(12),
+            }
+            .to_body();
             if rng.below(2) == 0 {
                 body.truncate(rng.below(body.len() as u64) as usize);
                 if Request::from_body(&body).is_ok() {
@@ -191,7 +255,10 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
             } else {
                 body.push(rng.next() as u8);
             }
-            (frame::encode(seq, &body), Expect::Error(|e| *e == ControlError::Malformed))
+            (
+                frame::encode(seq, &body),
+                Expect::Error(|e| *e == ControlError::Malformed),
+            )
         }
         // A load claiming an enormous object.
         5 => {
@@ -203,7 +270,10 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
             }
             body.push(len as u8);
             body.extend(rng.bytes(16));
-            (frame::encode(seq, &body), Expect::Error(|e| *e == ControlError::Malformed))
+            (
+                frame::encode(seq, &body),
+                Expect::Error(|e| *e == ControlError::Malformed),
+            )
         }
         // Requests naming objects or maps that do not exist.
         6 => {
@@ -211,25 +281,54 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
             let reqs = [
                 Request::Detach { id: bogus },
                 Request::Release { id: bogus },
-                Request::ReadMap { id: bogus, map: 0, cursor: 0, max_entries: 1 },
-                Request::Drain { id: bogus, map: 0, max_bytes: 64 },
+                Request::ReadMap {
+                    id: bogus,
+                    map: 0,
+                    cursor: 0,
+                    max_entries: 1,
+                },
+                Request::Drain {
+                    id: bogus,
+                    map: 0,
+                    max_bytes: 64,
+                },
                 Request::ClearMap { id: bogus, map: 0 },
             ];
             let r = &reqs[rng.below(reqs.len() as u64) as usize];
-            (r.to_frame(seq), Expect::Error(|e| matches!(e, ControlError::Host(HostError::NoSuchObject(_)))))
+            (
+                r.to_frame(seq),
+                Expect::Error(|e| matches!(e, ControlError::Host(HostError::NoSuchObject(_)))),
+            )
         }
         // The loaded object, but wrong maps, kinds and sizes.
         7 => match rng.below(4) {
             0 => (
-                Request::ReadMap { id, map: 50 + rng.below(100) as u32, cursor: 0, max_entries: 1 }.to_frame(seq),
+                Request::ReadMap {
+                    id,
+                    map: 50 + rng.below(100) as u32,
+                    cursor: 0,
+                    max_entries: 1,
+                }
+                .to_frame(seq),
                 Expect::Error(|e| matches!(e, ControlError::Host(HostError::NoSuchMap { .. }))),
             ),
             1 => (
-                Request::ReadMap { id, map: rb, cursor: 0, max_entries: 1 }.to_frame(seq),
+                Request::ReadMap {
+                    id,
+                    map: rb,
+                    cursor: 0,
+                    max_entries: 1,
+                }
+                .to_frame(seq),
                 Expect::Error(|e| matches!(e, ControlError::Host(HostError::WrongKind { .. }))),
             ),
             2 => (
-                Request::DeleteKey { id, map: count, key: rng.some_bytes(5, 9) }.to_frame(seq),
+                Request::DeleteKey {
+                    id,
+                    map: count,
+                    key: rng.some_bytes(5, 9),
+                }
+                .to_frame(seq),
                 Expect::Error(|e| matches!(e, ControlError::Host(HostError::KeySize { .. }))),
             ),
             _ => (
@@ -239,13 +338,19 @@ fn hostile(i: u64, rng: &mut Rng, seq: u32, id: ObjectId, rb: u32, count: u32) -
         },
         // Objects that are not objects.
         8 => (
-            Request::Load { object: rng.some_bytes(0, 200) }.to_frame(seq),
+            Request::Load {
+                object: rng.some_bytes(0, 200),
+            }
+            .to_frame(seq),
             Expect::Error(|e| matches!(e, ControlError::Load(LoadError::Object { .. }))),
         ),
         // A handshake in another version. (A `Continue` is no hostile
         // frame: at a rendezvous it is the host's right.)
         _ => (
-            Request::Hello { version: PROTOCOL_VERSION + 1 + rng.below(200) as u8 }.to_frame(seq),
+            Request::Hello {
+                version: PROTOCOL_VERSION + 1 + rng.below(200) as u8,
+            }
+            .to_frame(seq),
             Expect::Error(|e| matches!(e, ControlError::Version { .. })),
         ),
     }
@@ -276,15 +381,24 @@ fn barrage(raw: &mut Raw, rng: &mut Rng, n: u64, id: ObjectId, rb: u32, count: u
         loop {
             let (seq, msg) = raw.recv(Duration::from_secs(1)).unwrap_or_else(|| {
                 assert!(Instant::now() < deadline, "the kernel stopped answering");
-                (u32::MAX, capscope_control::ToHost::Event(Event::Detached { id: ObjectId(0) }))
+                (
+                    u32::MAX,
+                    capscope_control::ToHost::Event(Event::Detached { id: ObjectId(0) }),
+                )
             });
             if seq == u32::MAX {
                 continue;
             }
             match msg {
                 capscope_control::ToHost::Reply(r) if seq == sentinel => {
-                    let Ok(Reply::Listing(l)) = r else { panic!("sentinel: {r:?}") };
-                    assert_eq!(l.objects.len(), 1, "hostile frames changed the loaded objects");
+                    let Ok(Reply::Listing(l)) = r else {
+                        panic!("sentinel: {r:?}")
+                    };
+                    assert_eq!(
+                        l.objects.len(),
+                        1,
+                        "hostile frames changed the loaded objects"
+                    );
                     assert!(l.parked.is_empty());
                     break;
                 }
@@ -303,7 +417,9 @@ fn barrage(raw: &mut Raw, rng: &mut Rng, n: u64, id: ObjectId, rb: u32, count: u
                     assert!(check(&err), "frame {seq}: wrong error {err:?}");
                     replied += 1;
                 }
-                (Expect::Error(_), other) => panic!("frame {seq}: expected an error, got {other:?}"),
+                (Expect::Error(_), other) => {
+                    panic!("frame {seq}: expected an error, got {other:?}")
+                }
             }
         }
         assert!(got.is_empty(), "replies to frames never sent: {got:?}");
@@ -325,7 +441,11 @@ fn hostile_frames_get_errors_and_change_nothing() {
     let obj = compile("syscall:enter:null { @ = count(); } END { printf(\"done\\n\"); }");
     let id = load(&mut raw, &obj);
     let count = obj.maps.iter().position(|m| m.name == "@").unwrap() as u32;
-    let rb = obj.maps.iter().position(|m| m.kind == MapKind::RingBuf).unwrap() as u32;
+    let rb = obj
+        .maps
+        .iter()
+        .position(|m| m.kind == MapKind::RingBuf)
+        .unwrap() as u32;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let t = Instant::now();
     let (mut replied, mut bad) = (0, 0);
@@ -334,9 +454,19 @@ fn hostile_frames_get_errors_and_change_nothing() {
         replied += r;
         bad += b;
     }
-    eprintln!("ready stop: {replied} error replies, {bad} bad frames in {:.1} s", t.elapsed().as_secs_f64());
-    assert!(!guest.console().contains("syscalls:"), "hostile frames started the workload");
-    assert_eq!(count_of(&mut raw, id, count), 0, "the probe ran before the workload");
+    eprintln!(
+        "ready stop: {replied} error replies, {bad} bad frames in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        !guest.console().contains("syscalls:"),
+        "hostile frames started the workload"
+    );
+    assert_eq!(
+        count_of(&mut raw, id, count),
+        0,
+        "the probe ran before the workload"
+    );
     assert_eq!(raw.request(&Request::Continue), Ok(Reply::Done));
     // While the workload runs: requests arrive by interrupt.
     let t = Instant::now();
@@ -352,18 +482,32 @@ fn hostile_frames_get_errors_and_change_nothing() {
             break;
         }
     }
-    eprintln!("{total} hostile frames: {replied} error replies, {bad} bad-frame events; running part {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "{total} hostile frames: {replied} error replies, {bad} bad-frame events; running part {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     assert!(total >= 1000 && replied > 500 && bad > 100);
     let stop = finished.unwrap_or_else(|| raw.wait_stop());
     assert_eq!(stop, Stop::Finished { status: 0 });
     let console = guest.wait_console("syscalls: ", Duration::from_secs(20));
     let calls = numbers(line(&console, "syscalls: "))[0];
     assert_eq!(calls, 10_000);
-    assert_eq!(count_of(&mut raw, id, count), calls + 100, "hostile frames disturbed the count");
-    assert_eq!(raw.request(&Request::Detach { id }), Ok(Reply::Detached { id }));
+    assert_eq!(
+        count_of(&mut raw, id, count),
+        calls + 100,
+        "hostile frames disturbed the count"
+    );
+    assert_eq!(
+        raw.request(&Request::Detach { id }),
+        Ok(Reply::Detached { id })
+    );
     assert_eq!(raw.request(&Request::Release { id }), Ok(Reply::Done));
     assert_eq!(raw.request(&Request::Continue), Ok(Reply::Done));
     let run = guest.running.wait(Duration::from_secs(30)).unwrap();
     assert_eq!(run.outcome, Outcome::Exited(0));
-    assert!(run.console.contains("teardown freed 3 capabilities"), "{}", run.console);
+    assert!(
+        run.console.contains("teardown freed 3 capabilities"),
+        "{}",
+        run.console
+    );
 }

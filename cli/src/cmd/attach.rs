@@ -93,11 +93,7 @@ pub struct Compiled {
 /// Compile `source` and, unless `skip_verify`, verify every program,
 /// timing both; diagnostics are printed (as by `capscope check`) and
 /// `None` returned on failure.
-pub fn compile(
-    name: &str,
-    source: &str,
-    testing: &Testing,
-) -> anyhow::Result<Option<Compiled>> {
+pub fn compile(name: &str, source: &str, testing: &Testing) -> anyhow::Result<Option<Compiled>> {
     let mut err = diagnostics::stderr();
     let t0 = Instant::now();
     let mut compiled = match capscope_lang::compile(source) {
@@ -126,14 +122,22 @@ pub fn compile(
     let t2 = Instant::now();
     for (probe, r) in &rejections {
         let span = diagnostics::source_range(r.span, source);
-        diagnostics::emit(&mut err, name, source, &diagnostics::rejection(r, probe, span))?;
+        diagnostics::emit(
+            &mut err,
+            name,
+            source,
+            &diagnostics::rejection(r, probe, span),
+        )?;
     }
     if !rejections.is_empty() {
         return Ok(None);
     }
     Ok(Some(Compiled {
         object: compiled.object,
-        timing: HostTiming { compile: t1 - t0, verify: t2 - t1 },
+        timing: HostTiming {
+            compile: t1 - t0,
+            verify: t2 - t1,
+        },
     }))
 }
 
@@ -202,7 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let until = args
         .duration
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let end = session::stream(&mut client, &mut probe, &mut printer, || {
+    let end = session::stream(&mut client, &mut probe, &mut printer, false, || {
         until.is_some_and(|u| Instant::now() >= u)
     })?;
     match end {

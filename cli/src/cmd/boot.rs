@@ -45,7 +45,7 @@ pub struct Args {
     /// the first probe is attached, so that session sees the whole run.
     #[arg(long, requires = "control")]
     hold: bool,
-    /// Kill QEMU after this many seconds (0: never). Default: 600, or
+    /// Stop QEMU after this many seconds (0: never). Default: 600, or
     /// never with --control (the kernel then keeps serving the host).
     #[arg(long)]
     timeout: Option<u64>,
@@ -68,11 +68,21 @@ timed out); with --control, 0 after Ctrl-C.";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let qemu = runner::ensure_qemu(true)?;
-    let flavor = if args.no_hooks { Flavor::NoHooks } else { Flavor::Hooks };
+    let flavor = if args.no_hooks {
+        Flavor::NoHooks
+    } else {
+        Flavor::Hooks
+    };
     eprintln!("capscope: building the kernel ({flavor:?}) if needed");
     let kernel = runner::build_kernel(flavor)?;
-    let timeout = args.timeout.unwrap_or(if args.control.is_some() { 0 } else { 600 });
-    let timeout_d = if timeout == 0 { Duration::MAX } else { Duration::from_secs(timeout) };
+    let timeout = args
+        .timeout
+        .unwrap_or(if args.control.is_some() { 0 } else { 600 });
+    let timeout_d = if timeout == 0 {
+        Duration::MAX
+    } else {
+        Duration::from_secs(timeout)
+    };
     let Some(listen) = args.control.clone() else {
         let boot = Boot {
             kvm: args.kvm,
@@ -100,6 +110,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Boot::new(&args.workload)
     };
     let stop = session::interrupt_flag();
+    if timeout != 0 {
+        // --timeout ends the broker (and so QEMU) like Ctrl-C.
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(timeout));
+            eprintln!("capscope: timed out after {timeout} s");
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
     let mut cmd = boot.command(&qemu, &kernel);
     // Ctrl-C stops the broker, which then stops QEMU (dropping `guest`).
     cmd.process_group(0);
@@ -111,11 +130,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let served = (|| -> anyhow::Result<()> {
         let kernel_conn = client::connect_stream(&qemu_sock, Duration::from_secs(20))?;
-        eprintln!("capscope: serving the control channel on {}", listen.display());
+        eprintln!(
+            "capscope: serving the control channel on {}",
+            listen.display()
+        );
         // The broker returns when QEMU closes its socket (the kernel
         // exited) or on Ctrl-C.
-        broker::serve(kernel_conn, &listen, broker::Policy { hold: args.hold }, &stop)
-            .with_context(|| format!("serving {}", listen.display()))
+        broker::serve(
+            kernel_conn,
+            &listen,
+            broker::Policy { hold: args.hold },
+            &stop,
+        )
+        .with_context(|| format!("serving {}", listen.display()))
     })();
     let _ = std::fs::remove_file(&listen);
     let _ = std::fs::remove_file(&qemu_sock);

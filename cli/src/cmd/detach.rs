@@ -20,7 +20,9 @@ const CLAIM_WAIT: Duration = Duration::from_secs(5);
 
 /// Detach a probe object from a running kernel.
 #[derive(clap::Args)]
-#[command(after_long_help = "Example:\n    capscope ps --control /tmp/capscope.sock\n    capscope detach --control /tmp/capscope.sock 3")]
+#[command(
+    after_long_help = "Example:\n    capscope ps --control /tmp/capscope.sock\n    capscope detach --control /tmp/capscope.sock 3"
+)]
 pub struct Args {
     /// The control socket `capscope boot --control PATH` serves.
     #[arg(long, value_name = "PATH")]

@@ -15,10 +15,12 @@ use crate::session::Client;
 
 /// List the probes loaded in a running kernel.
 #[derive(clap::Args)]
-#[command(after_long_help = "Example:\n    capscope ps --control /tmp/capscope.sock\n\n\
+#[command(
+    after_long_help = "Example:\n    capscope ps --control /tmp/capscope.sock\n\n\
 Run time is estimated from one timed run in 64, scaled to all runs.\n\
 Objects listed as `detached` have stopped; their session is reading\n\
-their final output.")]
+their final output."
+)]
 pub struct Args {
     /// The control socket `capscope boot --control PATH` serves.
     #[arg(long, value_name = "PATH")]
@@ -49,7 +51,11 @@ pub fn print(out: &mut dyn Write, l: &Listing) -> std::io::Result<()> {
     if objects.is_empty() {
         writeln!(out, "no probes loaded")?;
     } else {
-        writeln!(out, "{:>4}  {:<9} {:>7} {:>10}", "ID", "STATE", "PROBES", "MEMORY")?;
+        writeln!(
+            out,
+            "{:>4}  {:<9} {:>7} {:>10}",
+            "ID", "STATE", "PROBES", "MEMORY"
+        )?;
     }
     for (o, state) in objects {
         writeln!(
@@ -61,7 +67,7 @@ pub fn print(out: &mut dyn Write, l: &Listing) -> std::io::Result<()> {
             bytes(o.memory)
         )?;
         for p in &o.programs {
-            let per_run = if p.runs == 0 { 0 } else { p.run_ns / p.runs };
+            let per_run = p.run_ns.checked_div(p.runs).unwrap_or(0);
             writeln!(
                 out,
                 "      probe {:<24} runs {:>10}  time {:>10}  ({} ns/run, {} insns, {} code)",
@@ -77,12 +83,20 @@ pub fn print(out: &mut dyn Write, l: &Listing) -> std::io::Result<()> {
             writeln!(
                 out,
                 "      map   {:<24} {:<12} entries {:>8}/{:<8} drops {}",
-                m.name, m.kind.to_string(), m.len, m.max_entries, m.drops
+                m.name,
+                m.kind.to_string(),
+                m.len,
+                m.max_entries,
+                m.drops
             )?;
         }
     }
     for (point, n) in &l.status.missed {
-        writeln!(out, "missed: {n} {} events (their CPU was already running a probe)", point.name())?;
+        writeln!(
+            out,
+            "missed: {n} {} events (their CPU was already running a probe)",
+            point.name()
+        )?;
     }
     writeln!(
         out,

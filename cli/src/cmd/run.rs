@@ -111,22 +111,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             wait_for_stop(&mut client, &mut guest, deadline)?;
         }
         let t_load = Instant::now();
-        let (mut probe, loaded) =
-            match Probe::load(&mut client, compiled.object.clone(), info.cpus) {
-                Ok(x) => x,
-                Err(LoadFailure::Refused(e)) => {
-                    session::render::emit_load_error(&name, &source, &compiled.object, &e)?;
-                    return Ok((ExitCode::from(1), None));
-                }
-                Err(LoadFailure::Session(e)) => return Err(e.into()),
-            };
+        let (mut probe, loaded) = match Probe::load(&mut client, compiled.object.clone(), info.cpus)
+        {
+            Ok(x) => x,
+            Err(LoadFailure::Refused(e)) => {
+                session::render::emit_load_error(&name, &source, &compiled.object, &e)?;
+                return Ok((ExitCode::from(1), None));
+            }
+            Err(LoadFailure::Session(e)) => return Err(e.into()),
+        };
         let rtt = t_load.elapsed();
         printer.attached(loaded.programs as usize)?;
         if args.timing {
             super::attach::print_timing(&compiled.timing, rtt, &loaded.timing);
         }
         client.request(&Request::Continue)?;
-        let end = session::stream(&mut client, &mut probe, &mut printer, || {
+        let end = session::stream(&mut client, &mut probe, &mut printer, true, || {
             Instant::now() > deadline || !matches!(guest.try_wait(), Ok(None))
         })?;
         if end == End::KernelGone {
@@ -149,7 +149,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // `guest` stops QEMU.
         return Ok(code);
     }
-    match guest.wait(Duration::from_secs(30)).context("waiting for QEMU")?.outcome {
+    match guest
+        .wait(Duration::from_secs(30))
+        .context("waiting for QEMU")?
+        .outcome
+    {
         Outcome::Exited(_) => Ok(code),
         Outcome::KernelFailure => {
             eprintln!("capscope: the kernel failed during teardown (see the report above)");

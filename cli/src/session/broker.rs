@@ -66,7 +66,11 @@ enum ClientInput {
 
 /// Who is waiting for a kernel reply.
 enum Waiter {
-    Client { id: u64, seq: u32, load: bool },
+    Client {
+        id: u64,
+        seq: u32,
+        load: bool,
+    },
     /// The broker's own request (continue, cleanup): the reply is dropped.
     Broker,
 }
@@ -78,7 +82,12 @@ struct ClientState {
 
 /// Serve `listen` for clients, forwarding to the kernel on `kernel`, until
 /// the kernel's socket closes or `stop` is set. Returns why it ended.
-pub fn serve(kernel: UnixStream, listen: &Path, policy: Policy, stop: &AtomicBool) -> io::Result<()> {
+pub fn serve(
+    kernel: UnixStream,
+    listen: &Path,
+    policy: Policy,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     let _ = std::fs::remove_file(listen);
     let listener = UnixListener::bind(listen)?;
     listener.set_nonblocking(true)?;
@@ -100,7 +109,7 @@ pub fn serve(kernel: UnixStream, listen: &Path, policy: Policy, stop: &AtomicBoo
         last_stop: None,
     };
     // The ready stop may have been announced before we connected: ask.
-    b.to_kernel(Waiter::Broker, &Request::hello().to_body())?;
+    b.send_kernel(Waiter::Broker, &Request::hello().to_body())?;
 
     let mut next_client = 1u64;
     loop {
@@ -121,11 +130,17 @@ pub fn serve(kernel: UnixStream, listen: &Path, policy: Policy, stop: &AtomicBoo
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Msg::NewClient(id, stream)) => {
                 stream.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT))?;
-                b.clients.insert(id, ClientState { stream, owned: Vec::new() });
+                b.clients.insert(
+                    id,
+                    ClientState {
+                        stream,
+                        owned: Vec::new(),
+                    },
+                );
             }
-            Ok(Msg::FromClient(id, ClientInput::Frame(f))) => b.from_client(id, f)?,
+            Ok(Msg::FromClient(id, ClientInput::Frame(f))) => b.on_client_frame(id, f)?,
             Ok(Msg::FromClient(id, ClientInput::Closed)) => b.client_left(id)?,
-            Ok(Msg::FromKernel(Incoming::Frame(f))) => b.from_kernel(f)?,
+            Ok(Msg::FromKernel(Incoming::Frame(f))) => b.on_kernel_frame(f)?,
             Ok(Msg::FromKernel(Incoming::Closed)) => return Ok(()),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -146,10 +161,10 @@ fn spawn_client_reader(id: u64, stream: &UnixStream, tx: Sender<Msg>) -> io::Res
                 Ok(n) => n,
             };
             for &byte in &buf[..n] {
-                if let Some(f) = decoder.push(byte) {
-                    if tx.send(Msg::FromClient(id, ClientInput::Frame(f))).is_err() {
-                        return;
-                    }
+                if let Some(f) = decoder.push(byte)
+                    && tx.send(Msg::FromClient(id, ClientInput::Frame(f))).is_err()
+                {
+                    return;
                 }
             }
         }
@@ -173,14 +188,14 @@ struct Broker {
 
 impl Broker {
     /// Send a request body to the kernel under a fresh sequence number.
-    fn to_kernel(&mut self, waiter: Waiter, body: &[u8]) -> io::Result<()> {
+    fn send_kernel(&mut self, waiter: Waiter, body: &[u8]) -> io::Result<()> {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(EVENT_SEQ + 1);
         self.waiting.insert(seq, waiter);
         self.kernel.write_all(&frame::encode(seq, body))
     }
 
-    fn to_client(&mut self, id: u64, seq: u32, msg: &ToHost) {
+    fn send_client(&mut self, id: u64, seq: u32, msg: &ToHost) {
         let ok = self
             .clients
             .get_mut(&id)
@@ -193,19 +208,29 @@ impl Broker {
         }
     }
 
-    fn from_client(&mut self, id: u64, f: Result<frame::Frame, FrameError>) -> io::Result<()> {
+    fn on_client_frame(&mut self, id: u64, f: Result<frame::Frame, FrameError>) -> io::Result<()> {
         match f {
             Ok(f) => {
                 let load = matches!(Request::from_body(&f.body), Ok(Request::Load { .. }));
-                self.to_kernel(Waiter::Client { id, seq: f.seq, load }, &f.body)
+                self.send_kernel(
+                    Waiter::Client {
+                        id,
+                        seq: f.seq,
+                        load,
+                    },
+                    &f.body,
+                )
             }
             Err(FrameError::Version { version, seq }) => {
-                let e = ControlError::Version { got: version, supported: PROTOCOL_VERSION };
-                self.to_client(id, seq, &ToHost::Reply(Err(e)));
+                let e = ControlError::Version {
+                    got: version,
+                    supported: PROTOCOL_VERSION,
+                };
+                self.send_client(id, seq, &ToHost::Reply(Err(e)));
                 Ok(())
             }
             Err(e) => {
-                self.to_client(id, EVENT_SEQ, &ToHost::Event(Event::BadFrame(e)));
+                self.send_client(id, EVENT_SEQ, &ToHost::Event(Event::BadFrame(e)));
                 Ok(())
             }
         }
@@ -221,13 +246,13 @@ impl Broker {
             .retain(|_, w| !matches!(w, Waiter::Client { id: cid, .. } if *cid == id));
         for oid in c.owned {
             // Either may fail harmlessly: already detached, already released.
-            self.to_kernel(Waiter::Broker, &Request::Detach { id: oid }.to_body())?;
-            self.to_kernel(Waiter::Broker, &Request::Release { id: oid }.to_body())?;
+            self.send_kernel(Waiter::Broker, &Request::Detach { id: oid }.to_body())?;
+            self.send_kernel(Waiter::Broker, &Request::Release { id: oid }.to_body())?;
         }
         Ok(())
     }
 
-    fn from_kernel(&mut self, f: frame::Frame) -> io::Result<()> {
+    fn on_kernel_frame(&mut self, f: frame::Frame) -> io::Result<()> {
         let Ok(msg) = ToHost::from_body(&f.body) else {
             return Ok(());
         };
@@ -237,7 +262,7 @@ impl Broker {
             }
             let ids: Vec<u64> = self.clients.keys().copied().collect();
             for id in ids {
-                self.to_client(id, EVENT_SEQ, &msg);
+                self.send_client(id, EVENT_SEQ, &msg);
             }
             return Ok(());
         }
@@ -249,18 +274,18 @@ impl Broker {
                     }
                     if self.ready_held {
                         self.ready_held = false;
-                        self.to_kernel(Waiter::Broker, &Request::Continue.to_body())?;
+                        self.send_kernel(Waiter::Broker, &Request::Continue.to_body())?;
                     }
                 }
-                self.to_client(id, seq, &msg);
+                self.send_client(id, seq, &msg);
             }
             Some(Waiter::Broker) => {
                 // The answer to the broker's hello tells whether the kernel
                 // already waits at a rendezvous.
-                if let ToHost::Reply(Ok(Reply::Hello(info))) = &msg {
-                    if let Some(stop) = info.stopped.clone() {
-                        self.on_event(&Event::Stopped(stop))?;
-                    }
+                if let ToHost::Reply(Ok(Reply::Hello(info))) = &msg
+                    && let Some(stop) = info.stopped.clone()
+                {
+                    self.on_event(&Event::Stopped(stop))?;
                 }
             }
             None => {}
@@ -280,7 +305,7 @@ impl Broker {
                 self.ready_held = true;
                 Ok(())
             }
-            Event::Stopped(_) => self.to_kernel(Waiter::Broker, &Request::Continue.to_body()),
+            Event::Stopped(_) => self.send_kernel(Waiter::Broker, &Request::Continue.to_body()),
             _ => Ok(()),
         }
     }

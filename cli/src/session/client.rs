@@ -58,7 +58,10 @@ impl fmt::Display for SessionError {
                 "no answer from the kernel to {what} within {:.1} s (is it running and serving the control channel?)",
                 after.as_secs_f64()
             ),
-            SessionError::Closed => write!(f, "the control channel was closed (the kernel or broker exited)"),
+            SessionError::Closed => write!(
+                f,
+                "the control channel was closed (the kernel or broker exited)"
+            ),
             SessionError::Kernel(e) => write!(f, "the kernel refused: {e}"),
             SessionError::Protocol(m) => write!(f, "unexpected answer from the kernel: {m}"),
         }
@@ -148,10 +151,12 @@ impl Client {
 
     /// Send raw bytes (a test's hostile frames).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
-        self.stream.write_all(bytes).map_err(|error| SessionError::Io {
-            what: "writing to the control socket".into(),
-            error,
-        })
+        self.stream
+            .write_all(bytes)
+            .map_err(|error| SessionError::Io {
+                what: "writing to the control socket".into(),
+                error,
+            })
     }
 
     /// Send `req` without waiting; returns its sequence number.
@@ -251,10 +256,10 @@ pub(crate) fn read_frames(mut stream: UnixStream, mut deliver: impl FnMut(Incomi
             Ok(n) => n,
         };
         for &b in &buf[..n] {
-            if let Some(Ok(f)) = decoder.push(b) {
-                if !deliver(Incoming::Frame(f)) {
-                    return;
-                }
+            if let Some(Ok(f)) = decoder.push(b)
+                && !deliver(Incoming::Frame(f))
+            {
+                return;
             }
         }
     }

@@ -64,10 +64,13 @@ pub enum End {
 
 /// Print the probe's output as it arrives until something ends the
 /// session. `gone` is asked between polls whether the kernel is gone.
+/// With `until_finished`, the workload's end (the finished stop) ends the
+/// session too (`run`); an attach session outlives the workload.
 pub fn stream(
     client: &mut Client,
     probe: &mut Probe,
     p: &mut Printer<'_>,
+    until_finished: bool,
     mut gone: impl FnMut() -> bool,
 ) -> anyhow::Result<End> {
     let interrupted = interrupt_flag();
@@ -79,7 +82,9 @@ pub fn stream(
             return Ok(End::Exit);
         }
         match client.next_event(POLL) {
-            Ok(Some(Event::Stopped(Stop::Finished { status }))) => return Ok(End::Finished(status)),
+            Ok(Some(Event::Stopped(Stop::Finished { status }))) if until_finished => {
+                return Ok(End::Finished(status));
+            }
             Ok(Some(Event::Detached { id })) if id == probe.id() => {
                 return Ok(End::DetachedElsewhere);
             }

@@ -120,10 +120,16 @@ impl Probe {
         match p.record(&self.obj, rec)? {
             Record::PrintMap(m) => self.print_map(client, p, m)?,
             Record::ClearMap(m) => {
-                client.request(&Request::ClearMap { id: self.id, map: m })?;
+                client.request(&Request::ClearMap {
+                    id: self.id,
+                    map: m,
+                })?;
             }
             Record::ZeroMap(m) => {
-                client.request(&Request::ZeroMap { id: self.id, map: m })?;
+                client.request(&Request::ZeroMap {
+                    id: self.id,
+                    map: m,
+                })?;
             }
             Record::Exit => return Ok(true),
             Record::Printf(_) | Record::Unknown(_) => {}
@@ -168,7 +174,11 @@ impl Probe {
             let drops = self.ringbuf_drops(client, m)?;
             return Ok(output::snapshot(def, Vec::new(), 1, drops));
         }
-        let per = if def.kind.per_cpu() { self.cpus as usize } else { 1 };
+        let per = if def.kind.per_cpu() {
+            self.cpus as usize
+        } else {
+            1
+        };
         let entry_bytes = def.key_size as usize + def.value_size as usize * per;
         let max_entries = (PAGE_BYTES / entry_bytes.max(1)).clamp(1, MAX_PAGE_ENTRIES as usize);
         let mut entries = Vec::new();

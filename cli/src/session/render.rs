@@ -23,7 +23,12 @@ pub fn emit_load_error(
     obj: &ProbeObject,
     e: &LoadError,
 ) -> anyhow::Result<()> {
-    diagnostics::emit(&mut diagnostics::stderr(), name, source, &load_error(source, obj, e))
+    diagnostics::emit(
+        &mut diagnostics::stderr(),
+        name,
+        source,
+        &load_error(source, obj, e),
+    )
 }
 
 /// The diagnostic for a load error.

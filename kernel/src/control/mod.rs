@@ -64,7 +64,9 @@ pub fn init() {
         (true, _) | (_, Some("run")) => RUN,
         (_, Some("serve")) => SERVE,
         (_, Some(other)) => {
-            crate::kprintln!("capscope: control={other} is not `run` or `serve`; no control channel");
+            crate::kprintln!(
+                "capscope: control={other} is not `run` or `serve`; no control channel"
+            );
             OFF
         }
         (false, None) => OFF,
@@ -80,7 +82,9 @@ pub fn init() {
         crate::kprintln!("capscope: control asked for, but there is no second serial port");
     }
     #[cfg(not(feature = "hooks"))]
-    crate::kprintln!("capscope: this kernel has no probe support (built without `hooks`): no control channel");
+    crate::kprintln!(
+        "capscope: this kernel has no probe support (built without `hooks`): no control channel"
+    );
 }
 
 /// True if a control channel is configured.
@@ -97,7 +101,9 @@ pub fn serving() -> bool {
 pub fn workload_ready(name: &'static str) {
     #[cfg(feature = "hooks")]
     if enabled() {
-        serve::rendezvous(capscope_control::Stop::Ready { workload: name.into() });
+        serve::rendezvous(capscope_control::Stop::Ready {
+            workload: name.into(),
+        });
     }
     let _ = name;
 }

@@ -15,8 +15,8 @@ use alloc::string::ToString;
 use capscope_bytecode::object::ProbeObject;
 use capscope_control::msg::{MAX_DRAIN_BYTES, MAX_PAGE_ENTRIES};
 use capscope_control::{
-    ControlError, EVENT_SEQ, Event, KernelInfo, Listing, LoadTiming, Loaded, Reply, Request,
-    Stop, ToHost,
+    ControlError, EVENT_SEQ, Event, KernelInfo, Listing, LoadTiming, Loaded, Reply, Request, Stop,
+    ToHost,
 };
 use capscope_kernel_hooks::{
     self as hooks, Detached, HostError, JitEngine, JitOptions, LoadError, LoadedObject, ObjectId,

@@ -44,7 +44,10 @@ impl Guest {
             if c.contains(needle) {
                 return c;
             }
-            assert!(Instant::now() < deadline, "no {needle:?} on the console:\n{c}");
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on the console:\n{c}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -60,8 +63,10 @@ pub fn boot(workload: &str, sock: &Path, serve: bool) -> Guest {
     let console = Arc::new(Mutex::new(Vec::new()));
     let sink = console.clone();
     let cmd = b.command(&qemu(), &kernel(Flavor::Hooks));
-    let running = runner::spawn(cmd, move |bytes| sink.lock().unwrap().extend_from_slice(bytes))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let running = runner::spawn(cmd, move |bytes| {
+        sink.lock().unwrap().extend_from_slice(bytes)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     Guest { running, console }
 }
 
@@ -88,7 +93,9 @@ impl Raw {
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         };
-        stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         let mut r = Raw {
             stream,
             decoder: Decoder::new(),
@@ -102,7 +109,9 @@ impl Raw {
     }
 
     pub fn send_bytes(&mut self, b: &[u8]) {
-        self.stream.write_all(b).expect("write to the control socket");
+        self.stream
+            .write_all(b)
+            .expect("write to the control socket");
     }
 
     /// A fresh sequence number (never 0, the events').
@@ -134,12 +143,17 @@ impl Raw {
                 Ok(n) => {
                     for &b in &buf[..n] {
                         if let Some(Ok(f)) = self.decoder.push(b) {
-                            let m = ToHost::from_body(&f.body).expect("the kernel sends valid messages");
+                            let m = ToHost::from_body(&f.body)
+                                .expect("the kernel sends valid messages");
                             self.pending.push_back((f.seq, m));
                         }
                     }
                 }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => panic!("reading the control socket: {e}"),
             }
         }
@@ -177,8 +191,14 @@ impl Raw {
 
     /// A new stop among the events seen so far, if any.
     pub fn new_stop(&mut self) -> Option<Stop> {
-        while let Some(i) = self.events.iter().position(|e| matches!(e, Event::Stopped(_))) {
-            let Event::Stopped(s) = self.events.remove(i) else { unreachable!() };
+        while let Some(i) = self
+            .events
+            .iter()
+            .position(|e| matches!(e, Event::Stopped(_)))
+        {
+            let Event::Stopped(s) = self.events.remove(i) else {
+                unreachable!()
+            };
             if self.last_stop.as_ref() != Some(&s) {
                 self.last_stop = Some(s.clone());
                 return Some(s);
@@ -195,7 +215,8 @@ impl Raw {
         }
         loop {
             match self.recv(Duration::from_secs(30)) {
-                Some((_, ToHost::Event(Event::Stopped(s)))) if self.last_stop.as_ref() == Some(&s) => {}
+                Some((_, ToHost::Event(Event::Stopped(s))))
+                    if self.last_stop.as_ref() == Some(&s) => {}
                 Some((_, ToHost::Event(Event::Stopped(s)))) => {
                     self.last_stop = Some(s.clone());
                     return s;
@@ -210,7 +231,9 @@ impl Raw {
 
 /// Compile a script (it must be valid).
 pub fn compile(script: &str) -> ProbeObject {
-    capscope_lang::compile(script).unwrap_or_else(|e| panic!("{script}: {e:?}")).object
+    capscope_lang::compile(script)
+        .unwrap_or_else(|e| panic!("{script}: {e:?}"))
+        .object
 }
 
 /// The workspace's `capscope` binary, built once per test process in this
@@ -226,8 +249,13 @@ pub fn capscope() -> PathBuf {
             .to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(runner::repo_root())
-            .args(["build", "-p", "capscope-cli", "--bin", "capscope"]);
+        cmd.current_dir(runner::repo_root()).args([
+            "build",
+            "-p",
+            "capscope-cli",
+            "--bin",
+            "capscope",
+        ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
