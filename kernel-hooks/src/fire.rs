@@ -33,7 +33,7 @@ use zerocopy::IntoBytes;
 use crate::abi::AttachPoint;
 use crate::abi::context::{Context, EventHeader};
 use crate::platform::{KernelFrame, Platform};
-use crate::registry::{Entry, ProgramRt, Snapshot};
+use crate::registry::{CpuStats, Entry, ProgramRt, Snapshot};
 
 /// The most CPUs the crate supports.
 pub const MAX_CPUS: usize = 64;
@@ -131,7 +131,14 @@ pub(crate) fn ncpus() -> usize {
 #[inline(always)]
 pub fn fire<C: Context>(point: AttachPoint, make: impl FnOnce() -> C) {
     if ARMED[point.index()].load(Relaxed) {
-        fire_slow(point, make().as_bytes());
+        // Programs read the context at the offsets the verifier checked
+        // for this point; a context of another size would let them read
+        // past it. With a constant point (every hook site) this folds.
+        if core::mem::size_of::<C>() == point.context_size() {
+            fire_slow(point, make().as_bytes());
+        } else {
+            missed(point);
+        }
     }
 }
 
@@ -152,15 +159,16 @@ pub fn tick() {
     }
 }
 
+/// Count an event at `point` that ran no programs.
+#[cold]
+#[inline(never)]
+fn missed(point: AttachPoint) {
+    MISSED[point.index()].fetch_add(1, Relaxed);
+}
+
 #[cold]
 #[inline(never)]
 fn fire_slow(point: AttachPoint, ctx: &[u8]) {
-    // Programs read the context at the offsets the verifier checked for
-    // this point; a context of another size would let them read past it.
-    if ctx.len() != point.context_size() {
-        MISSED[point.index()].fetch_add(1, Relaxed);
-        return;
-    }
     run_point(point, ctx, caller_frame(), |_| true);
 }
 
@@ -209,13 +217,14 @@ fn caller_frame() -> KernelFrame {
 }
 
 /// This CPU, marked as running programs until dropped.
+///
+/// It holds only what the loop over programs needs across their calls (the
+/// slot and the CPU index), so that the loop keeps everything in registers;
+/// the platform is looked up again on the rare path that times a run.
 pub(crate) struct Running {
     slot: &'static CpuSlot,
-    seq: u64,
     /// The CPU index.
     pub(crate) cpu: usize,
-    /// The platform.
-    pub(crate) platform: &'static dyn Platform,
 }
 
 impl Running {
@@ -223,8 +232,7 @@ impl Running {
     /// if it already is (or the caller is no CPU that runs programs).
     #[inline(always)]
     pub(crate) fn enter(ctx: *const u8, frame: KernelFrame) -> Option<Running> {
-        let platform = platform()?;
-        let cpu = platform.cpu();
+        let cpu = platform()?.cpu();
         if cpu >= ncpus() {
             return None;
         }
@@ -240,18 +248,13 @@ impl Running {
         compiler_fence(SeqCst);
         slot.ctx.store(ctx as *mut u8, Relaxed);
         slot.frame.store(frame.0, Relaxed);
-        Some(Running {
-            slot,
-            seq,
-            cpu,
-            platform,
-        })
+        Some(Running { slot, cpu })
     }
 
-    /// Run the programs of `entries` that pass `filter`, with statistics.
+    /// Run the programs of `entries` that pass `filter`, counting each run
+    /// and timing one in `SAMPLE_MASK + 1`.
     #[inline(always)]
     pub(crate) fn run(&self, entries: &[Entry], ctx: *const u8, filter: impl Fn(&Entry) -> bool) {
-        let mask = SAMPLE_MASK.load(Relaxed);
         for e in entries {
             if !filter(e) {
                 continue;
@@ -261,36 +264,47 @@ impl Running {
             // ncpus()` (checked in `enter`), and the entry's program is
             // alive while this CPU runs (epoch.rs).
             let st = unsafe { &*e.stats.add(self.cpu) };
+            // Only this CPU writes its statistics: plain load and store.
             let n = st.runs.load(Relaxed);
             st.runs.store(n + 1, Relaxed);
-            if n & mask == 0 {
-                let t0 = self.platform.now_ns();
-                // SAFETY: `e.entry` is verified, compiled code (or a test's
-                // native function) taking a context of this point's size and
-                // the CPU index (`Code::new`); `ctx` points at one for the
-                // duration of the call, and `self.cpu < ncpus()`.
-                unsafe { (e.entry)(ctx, self.cpu as u64) };
-                let dt = self
-                    .platform
-                    .now_ns()
-                    .saturating_sub(t0)
-                    .saturating_sub(CLOCK_COST.load(Relaxed));
-                st.ns.store(st.ns.load(Relaxed).wrapping_add(dt), Relaxed);
-                st.timed.store(st.timed.load(Relaxed) + 1, Relaxed);
+            if n & SAMPLE_MASK.load(Relaxed) == 0 {
+                run_timed(e, st, ctx, self.cpu);
             } else {
-                // SAFETY: as above.
+                // SAFETY: `e.entry` is verified, compiled code (or a test's
+                // native function) taking a context of this point's size
+                // and the CPU index (`Code::new`); `ctx` points at one for
+                // the duration of the call, and `self.cpu < ncpus()`.
                 unsafe { (e.entry)(ctx, self.cpu as u64) };
             }
         }
     }
 }
 
+/// One run with the clock read around it: out of line, so the common path
+/// keeps no clock state in registers across program calls.
+#[cold]
+#[inline(never)]
+fn run_timed(e: &Entry, st: &CpuStats, ctx: *const u8, cpu: usize) {
+    let Some(p) = platform() else { return };
+    let t0 = p.now_ns();
+    // SAFETY: as in `Running::run`, whose caller's guarantees this shares.
+    unsafe { (e.entry)(ctx, cpu as u64) };
+    let dt = p
+        .now_ns()
+        .saturating_sub(t0)
+        .saturating_sub(CLOCK_COST.load(Relaxed));
+    st.ns.store(st.ns.load(Relaxed).wrapping_add(dt), Relaxed);
+    st.timed.store(st.timed.load(Relaxed) + 1, Relaxed);
+}
+
 impl Drop for Running {
     #[inline(always)]
     fn drop(&mut self) {
         // Release: everything the programs did with the snapshot happens
-        // before a grace-period waiter sees this value.
-        self.slot.seq.store(self.seq + 2, Release);
+        // before a grace-period waiter sees this value. The number is odd
+        // and only this CPU writes it, so one more makes it even.
+        let seq = self.slot.seq.load(Relaxed);
+        self.slot.seq.store(seq + 1, Release);
     }
 }
 

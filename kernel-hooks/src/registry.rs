@@ -336,11 +336,11 @@ impl ProgramRt {
     }
 }
 
-/// The attached programs by point, as published to the fire path: one
-/// array of entries, and each point's range of it.
+/// The attached programs by point, as published to the fire path: each
+/// point's entries in a slice of their own, so a firing finds them with two
+/// loads and no bounds check.
 pub(crate) struct Snapshot {
-    ranges: [(u32, u32); AttachPoint::COUNT],
-    entries: Vec<Entry>,
+    points: [Box<[Entry]>; AttachPoint::COUNT],
     /// Keeps every program above alive for as long as this snapshot is.
     _owners: Vec<Arc<LoadedObject>>,
 }
@@ -353,28 +353,28 @@ unsafe impl Sync for Snapshot {}
 
 impl Snapshot {
     fn build(objects: &[Arc<LoadedObject>]) -> Result<Box<Snapshot>, ()> {
-        let mut entries = Vec::new();
-        let mut ranges = [(0u32, 0u32); AttachPoint::COUNT];
+        let mut points: [Box<[Entry]>; AttachPoint::COUNT] = Default::default();
         for point in AttachPoint::ALL {
             // BEGIN and END run from attach and detach, not from hooks.
             if matches!(point, AttachPoint::Begin | AttachPoint::End) {
                 continue;
             }
-            let start = entries.len() as u32;
-            for o in objects {
-                for p in o.programs.iter().filter(|p| p.attach.point == point) {
-                    entries.try_reserve(1).map_err(drop)?;
-                    entries.push(p.entry());
-                }
-            }
-            ranges[point.index()] = (start, entries.len() as u32);
+            let here = || {
+                objects
+                    .iter()
+                    .flat_map(|o| o.programs.iter())
+                    .filter(move |p| p.attach.point == point)
+            };
+            let mut entries = Vec::new();
+            entries.try_reserve_exact(here().count()).map_err(drop)?;
+            entries.extend(here().map(ProgramRt::entry));
+            points[point.index()] = entries.into_boxed_slice();
         }
         let mut owners = Vec::new();
         owners.try_reserve_exact(objects.len()).map_err(drop)?;
         owners.extend(objects.iter().cloned());
         Ok(Box::new(Snapshot {
-            ranges,
-            entries,
+            points,
             _owners: owners,
         }))
     }
@@ -382,8 +382,7 @@ impl Snapshot {
     /// The programs attached at `point`.
     #[inline(always)]
     pub(crate) fn programs(&self, point: AttachPoint) -> &[Entry] {
-        let (s, e) = self.ranges[point.index()];
-        self.entries.get(s as usize..e as usize).unwrap_or(&[])
+        &self.points[point.index()]
     }
 }
 

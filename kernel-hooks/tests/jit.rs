@@ -1,82 +1,36 @@
-//! The real pipeline: hand-written eBPF, verified and JIT-compiled by the
-//! loader, attached, fired, and read back.
+//! The real pipeline: eBPF (hand-written, or compiled from a script by the
+//! language), verified and JIT-compiled by the loader, attached, fired, and
+//! read back.
 
 mod common;
 
 use capscope_bytecode::abi::AttachPoint;
-use capscope_bytecode::abi::context::{EventHeader, SyscallEnterCtx};
 use capscope_bytecode::asm::assemble;
 use capscope_bytecode::insn::InsnIdx;
-use capscope_bytecode::object::{LineEntry, MapKind, ProbeObject, Span};
+use capscope_bytecode::object::{LineEntry, MapKind, Span};
 use capscope_kernel_hooks::*;
 use common::*;
 
-fn program(point: AttachPoint, text: &str) -> capscope_bytecode::object::ProgramDef {
-    let mut p = prog(point.name(), point);
-    p.insns = assemble(text).unwrap_or_else(|e| panic!("{e:?}"));
-    p
-}
-
-fn load_jit(o: &ProbeObject) -> Result<ObjectId, LoadError> {
-    let mut mem = HostCodeMemory;
-    let mut engine = JitEngine::new(&JitOptions::host(), &mut mem)?;
-    load_object(o, &mut engine)
-}
-
-fn syscall(nr: u64, arg0: u64) {
-    fire(AttachPoint::SyscallEnter, || SyscallEnterCtx {
-        header: EventHeader {
-            timestamp_ns: 5,
-            cpu: 0,
-            task: 3,
-            thread: 4,
-            _reserved: 0,
-        },
-        nr,
-        arg0,
-        ..Default::default()
-    });
-}
-
-fn u64s(b: &[u8]) -> Vec<u64> {
-    b.chunks(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+/// Sum over CPUs of each entry, by its first key word.
+fn totals(id: ObjectId, map: u32) -> std::collections::BTreeMap<u64, u64> {
+    let r = read_map(id, map, 0, 1000).unwrap();
+    r.page
+        .entries
+        .iter()
+        .map(|e| (u64s(&e.key)[0], u64s(&e.value).iter().sum()))
+        .filter(|&(_, v)| v != 0)
         .collect()
 }
-
-/// `@[args.nr] = count()`, lowered as the language does.
-const COUNT_BY_NR: &str = "
-    r2 = *(u64 *)(r1 + 24)
-    *(u64 *)(r10 - 8) = r2
-    r2 = r10
-    r2 += -8
-    r1 = map[0] ll
-    call map_lookup_elem
-    if r0 == 0 goto miss
-    r1 = 1
-    lock *(u64 *)(r0 + 0) += r1
-    r0 = 0
-    exit
-miss:
-    r1 = 1
-    *(u64 *)(r10 - 16) = r1
-    r2 = r10
-    r2 += -8
-    r3 = r10
-    r3 += -16
-    r4 = 0
-    r1 = map[0] ll
-    call map_update_elem
-    r0 = 0
-    exit
-";
 
 #[test]
 fn jit_count_into_a_per_cpu_hash() {
     let (_g, _) = setup();
     let id = load_jit(&obj(
         vec![map("@", MapKind::PerCpuHash, 8, 8, 16)],
-        vec![program(AttachPoint::SyscallEnter, COUNT_BY_NR)],
+        vec![program(
+            AttachPoint::SyscallEnter,
+            &count_hash(KEY_NR, Add::Atomic),
+        )],
     ))
     .unwrap();
     for i in 0..1000 {
@@ -85,62 +39,108 @@ fn jit_count_into_a_per_cpu_hash() {
     std::thread::spawn(|| (0..600).for_each(|_| syscall(7, 0)))
         .join()
         .unwrap();
-    let r = read_map(id, 0, 0, 100).unwrap();
-    let mut got: Vec<(u64, u64)> = r
-        .page
-        .entries
-        .iter()
-        .map(|e| (u64s(&e.key)[0], u64s(&e.value).iter().sum()))
-        .collect();
-    got.sort();
-    assert_eq!(got, [(0, 334), (1, 333), (2, 333), (7, 600)]);
+    assert_eq!(
+        totals(id, 0).into_iter().collect::<Vec<_>>(),
+        [(0, 334), (1, 333), (2, 333), (7, 600)]
+    );
     let d = detach(id).unwrap();
     assert_eq!(d.info().programs[0].runs, 1600);
     assert!(d.info().programs[0].code_bytes > 0);
 }
 
 #[test]
+fn the_benchmark_count_is_the_languages() {
+    let lang = compile("syscall:enter { @ = count(); }");
+    assert_eq!(lang.maps[0].kind, MapKind::PerCpuArray);
+    assert_eq!(
+        lang.programs[0].insns,
+        assemble(&count_array(Add::Atomic)).unwrap()
+    );
+}
+
+/// `@ = count()` compiled by the language: a per-CPU array whose lookup
+/// the JIT inlines with the CPU index the fire path passes. Each thread
+/// (a CPU on the host) counts into its own copy.
+#[test]
+fn jit_keyless_count_counts_per_cpu() {
+    let (_g, _) = setup();
+    for add in [Add::Atomic, Add::Plain] {
+        let o = obj(
+            vec![map("@", MapKind::PerCpuArray, 4, 8, 1)],
+            vec![program(AttachPoint::SyscallEnter, &count_array(add))],
+        );
+        let id = load_jit(&o).unwrap();
+        (0..1000).for_each(|_| syscall(0, 0));
+        let other = std::thread::spawn(|| {
+            (0..600).for_each(|_| syscall(0, 0));
+            // The CPU index this thread leased (threads play CPUs).
+            helpers::helper(capscope_bytecode::abi::helpers::id::GET_SMP_PROCESSOR_ID)
+                .map(|f| {
+                    // SAFETY: the helper takes no arguments.
+                    unsafe { f(0, 0, 0, 0, 0) }
+                })
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        let me = helpers::helper(capscope_bytecode::abi::helpers::id::GET_SMP_PROCESSOR_ID)
+            .map(|f| {
+                // SAFETY: as above.
+                unsafe { f(0, 0, 0, 0, 0) }
+            })
+            .unwrap();
+        assert_ne!(me, other);
+        let r = read_map(id, 0, 0, 10).unwrap();
+        assert_eq!(r.values_per_entry, 4);
+        let per_cpu = u64s(&r.page.entries[0].value);
+        let mut want = vec![0u64; 4];
+        want[me as usize] = 1000;
+        want[other as usize] = 600;
+        assert_eq!(per_cpu, want, "{add:?}");
+        drop(detach(id).unwrap());
+    }
+}
+
+/// bpftrace's log2 bucket.
+fn bucket(x: u64) -> u64 {
+    if (x as i64) < 0 {
+        0
+    } else if x == 0 {
+        1
+    } else {
+        63 - u64::from(x.leading_zeros()) + 2
+    }
+}
+
+#[test]
 fn jit_hist_buckets_like_bpftrace() {
     let (_g, _) = setup();
-    let hist = include_str!("../benches/fire.rs");
-    let text = hist
-        .split("pub const HIST: &str = \"")
-        .nth(1)
-        .unwrap()
-        .split("\";")
-        .next()
-        .unwrap();
-    let id = load_jit(&obj(
-        vec![map("@", MapKind::PerCpuHash, 8, 8, 70)],
-        vec![program(AttachPoint::SyscallEnter, text)],
-    ))
-    .unwrap();
+    // As a keyed aggregation lowers (a per-CPU hash keyed by the bucket),
+    // and as the language lowers `@ = hist(x)` (a per-CPU array indexed by
+    // it).
+    let objects = [
+        obj(
+            vec![map("@", MapKind::PerCpuHash, 8, 8, 70)],
+            vec![program(
+                AttachPoint::SyscallEnter,
+                &count_hash(KEY_LOG2_ARG0, Add::Atomic),
+            )],
+        ),
+        compile("syscall:enter { @ = hist(args.arg0); }"),
+    ];
     let values: [u64; 9] = [0, 1, 2, 3, 4, 1023, 1024, u64::MAX, 1 << 40];
-    for v in values {
-        syscall(0, v);
-    }
-    let bucket = |x: u64| -> u64 {
-        if (x as i64) < 0 {
-            0
-        } else if x == 0 {
-            1
-        } else {
-            63 - x.leading_zeros() as u64 + 2
-        }
-    };
     let mut want = std::collections::BTreeMap::new();
     for v in values {
         *want.entry(bucket(v)).or_insert(0u64) += 1;
     }
-    let got: std::collections::BTreeMap<u64, u64> = read_map(id, 0, 0, 100)
-        .unwrap()
-        .page
-        .entries
-        .iter()
-        .map(|e| (u64s(&e.key)[0], u64s(&e.value).iter().sum()))
-        .collect();
-    assert_eq!(got, want);
-    drop(detach(id).unwrap());
+    for o in &objects {
+        let id = load_jit(o).unwrap();
+        for v in values {
+            syscall(0, v);
+        }
+        assert_eq!(totals(id, 0), want, "{:?}", o.maps[0].kind);
+        drop(detach(id).unwrap());
+    }
 }
 
 #[test]
@@ -209,18 +209,6 @@ out:
     r0 = 0
     exit
 ";
-const MARK: &str = "
-    r1 = 5
-    *(u64 *)(r10 - 8) = r1
-    r2 = r10
-    r2 += -8
-    r3 = 8
-    r4 = 0
-    r1 = map[0] ll
-    call ringbuf_output
-    r0 = 0
-    exit
-";
 
 #[test]
 fn jit_ring_buffer_begin_end_and_faulting_reads() {
@@ -229,9 +217,9 @@ fn jit_ring_buffer_begin_end_and_faulting_reads() {
     let id = load_jit(&obj(
         vec![map("printf", MapKind::RingBuf, 0, 0, 4096)],
         vec![
-            program(AttachPoint::Begin, MARK),
+            program(AttachPoint::Begin, &mark(0)),
             program(AttachPoint::SyscallEnter, PRINT),
-            program(AttachPoint::End, MARK),
+            program(AttachPoint::End, &mark(0)),
         ],
     ))
     .unwrap();

@@ -205,41 +205,11 @@ fn ten_thousand_load_detach_cycles_leak_nothing() {
 
 /// BEGIN and END write a record; syscall:enter counts by syscall number.
 fn jit_bytes() -> Vec<u8> {
-    use capscope_bytecode::asm::assemble;
-    let mut progs = vec![
-        prog("BEGIN", AttachPoint::Begin),
-        prog("syscall:enter", AttachPoint::SyscallEnter),
-        prog("END", AttachPoint::End),
+    let progs = vec![
+        program(AttachPoint::Begin, &mark(1)),
+        program(AttachPoint::SyscallEnter, &count_hash(KEY_NR, Add::Atomic)),
+        program(AttachPoint::End, &mark(1)),
     ];
-    let mark = "r1 = 5\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr3 = 8\nr4 = 0\nr1 = map[1] ll\ncall ringbuf_output\nr0 = 0\nexit\n";
-    let count = "
-        r2 = *(u64 *)(r1 + 24)
-        *(u64 *)(r10 - 8) = r2
-        r2 = r10
-        r2 += -8
-        r1 = map[0] ll
-        call map_lookup_elem
-        if r0 == 0 goto miss
-        r1 = 1
-        lock *(u64 *)(r0 + 0) += r1
-        r0 = 0
-        exit
-    miss:
-        r1 = 1
-        *(u64 *)(r10 - 16) = r1
-        r2 = r10
-        r2 += -8
-        r3 = r10
-        r3 += -16
-        r4 = 0
-        r1 = map[0] ll
-        call map_update_elem
-        r0 = 0
-        exit
-    ";
-    progs[0].insns = assemble(mark).unwrap();
-    progs[1].insns = assemble(count).unwrap();
-    progs[2].insns = assemble(mark).unwrap();
     obj(
         vec![
             map("@", MapKind::PerCpuHash, 8, 8, 16),

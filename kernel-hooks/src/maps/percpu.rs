@@ -66,7 +66,8 @@ impl PerCpuHash {
     #[inline]
     pub(crate) fn lookup(&self, key: &[u8], cpu: usize) -> Result<*mut u8, Fail> {
         let t = self.tables.get(cpu).ok_or(Fail::EINVAL)?;
-        let b = self.bucket(key);
+        // Every CPU's table has the same bucket count.
+        let b = t.bucket_of(mem::hash(key, self.seed));
         Ok(t.find(b, key)
             .map_or(core::ptr::null_mut(), |i| mem::ptr(t.value(i))))
     }

@@ -30,7 +30,8 @@ pub(crate) struct Full;
 pub(crate) struct Table {
     key_size: usize,
     kw: usize,
-    vw: usize,
+    /// Words per element: key words plus value words.
+    stride: usize,
     cap: u32,
     mask: usize,
     buckets: Vec<AtomicU32>,
@@ -70,7 +71,7 @@ impl Table {
         Ok(Table {
             key_size: key_size as usize,
             kw,
-            vw,
+            stride: kw + vw,
             cap,
             mask: nb - 1,
             buckets: mem::try_vec(nb, || AtomicU32::new(NIL))?,
@@ -101,8 +102,8 @@ impl Table {
 
     #[inline(always)]
     fn elem(&self, i: u32) -> &[AtomicU64] {
-        let s = i as usize * (self.kw + self.vw);
-        self.data.get(s..s + self.kw + self.vw).unwrap_or(&[])
+        let s = i as usize * self.stride;
+        self.data.get(s..s + self.stride).unwrap_or(&[])
     }
 
     /// The stored key words of element `i`.
@@ -126,10 +127,26 @@ impl Table {
     /// module docs for when the answer can be trusted.
     #[inline(always)]
     pub(crate) fn find(&self, b: usize, key: &[u8]) -> Option<u32> {
+        if self.kw == 1 {
+            // Keys of up to 8 bytes (task ids, syscall numbers, stack ids):
+            // one word, compared with one load per element.
+            let w = mem::word(key, 0);
+            return self.walk(b, |i| {
+                self.data
+                    .get(i as usize * self.stride)
+                    .is_some_and(|k| k.load(Relaxed) == w)
+            });
+        }
+        self.walk(b, |i| mem::eq(self.key(i), key))
+    }
+
+    /// The first element of bucket `b`'s chain that `is` accepts.
+    #[inline(always)]
+    fn walk(&self, b: usize, is: impl Fn(u32) -> bool) -> Option<u32> {
         let mut i = Self::link(&self.buckets, b as u32);
         let mut steps = 0;
         while i != NIL && steps < self.cap {
-            if mem::eq(self.key(i), key) {
+            if is(i) {
                 return Some(i);
             }
             i = Self::link(&self.next, i);

@@ -1,13 +1,18 @@
 //! Shared test scaffolding: the host platform, a test lock (the crate's
 //! registry is global, so tests in one binary take turns), object builders
-//! and a native "engine" that stands in for verify + JIT.
+//! and a native "engine" that stands in for verify + JIT; eBPF programs and
+//! the JIT pipeline in [`programs`].
 #![allow(dead_code)]
+
+pub mod programs;
+
+pub use programs::*;
 
 use std::sync::{Mutex, MutexGuard};
 
 use capscope_bytecode::abi::AttachPoint;
 use capscope_bytecode::insn::Insn;
-use capscope_bytecode::object::{AttachSpec, MapDef, MapDisplay, MapKind, ProbeObject, ProgramDef};
+use capscope_bytecode::object::{AttachSpec, ProbeObject, ProgramDef};
 use capscope_kernel_hooks::{Code, HostPlatform, LoadError, ProgFn};
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -17,17 +22,6 @@ pub fn setup() -> (MutexGuard<'static, ()>, &'static HostPlatform) {
     let g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let p = HostPlatform::install(4);
     (g, p)
-}
-
-pub fn map(name: &str, kind: MapKind, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
-    MapDef {
-        name: name.into(),
-        kind,
-        key_size,
-        value_size,
-        max_entries,
-        display: MapDisplay::default(),
-    }
 }
 
 /// A program at `point`; its bytecode is a placeholder (`r0 = 0; exit`)
@@ -57,14 +51,6 @@ pub fn interval(name: &str, period_ns: u64) -> ProgramDef {
     let mut p = prog(name, AttachPoint::Interval);
     p.attach.period_ns = period_ns;
     p
-}
-
-pub fn obj(maps: Vec<MapDef>, programs: Vec<ProgramDef>) -> ProbeObject {
-    ProbeObject {
-        maps,
-        programs,
-        formats: vec![],
-    }
 }
 
 /// Code for a native test program. Its owner is `owner`.
