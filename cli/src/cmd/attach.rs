@@ -144,14 +144,14 @@ pub fn compile(name: &str, source: &str, testing: &Testing) -> anyhow::Result<Op
 /// The attach-time breakdown on stderr: host compile and verify, the load
 /// request's round trip minus the kernel's handling (transfer), and the
 /// kernel's own figures (under TCG they are emulated time).
-pub fn print_timing(host: &HostTiming, rtt: Duration, k: &LoadTiming) {
+pub fn print_timing(host: &HostTiming, rtt: Duration, k: &LoadTiming, since_start: Duration) {
     let ms = |ns: u64| ns as f64 / 1e6;
     let rtt_ns = rtt.as_nanos() as u64;
     let transfer = rtt_ns.saturating_sub(k.handling_ns());
     eprintln!(
         "capscope: attach timing: host compile {:.3} ms, host verify {:.3} ms, transfer {:.3} ms \
          (of which receiving the object {:.3} ms), kernel decode {:.3} ms, verify {:.3} ms, \
-         JIT {:.3} ms, attach {:.3} ms; load round trip {:.3} ms",
+         JIT {:.3} ms, attach {:.3} ms; load round trip {:.3} ms; command start to live {:.3} ms",
         host.compile.as_secs_f64() * 1e3,
         host.verify.as_secs_f64() * 1e3,
         ms(transfer),
@@ -161,6 +161,7 @@ pub fn print_timing(host: &HostTiming, rtt: Duration, k: &LoadTiming) {
         ms(k.jit_ns),
         ms(k.attach_ns),
         ms(rtt_ns),
+        since_start.as_secs_f64() * 1e3,
     );
 }
 
@@ -172,6 +173,7 @@ fn kernel_image() -> Option<PathBuf> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let t_start = Instant::now();
     let (name, source) = args.script.load()?;
     let Some(compiled) = compile(&name, &source, &args.testing)? else {
         return Ok(ExitCode::from(1));
@@ -179,16 +181,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = session::interrupt_flag();
     let mut client = Client::connect(&args.control, Duration::ZERO)?;
     let info = client.hello()?;
-    let workload = symbolize::workload_elf(&info.workload);
-    let kernel = kernel_image();
-    let (symbols, errors) = Symbolizer::load(
-        workload.exists().then_some(workload.as_path()),
-        kernel.as_deref(),
-    );
-    for e in errors {
-        eprintln!("capscope: stacks print as addresses: {e}");
-    }
-    let mut printer = Printer::stdio(args.output.format, symbols);
     let t_load = Instant::now();
     let (mut probe, loaded) = match Probe::load(&mut client, compiled.object.clone(), info.cpus) {
         Ok(x) => x,
@@ -199,10 +191,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(LoadFailure::Session(e)) => return Err(e.into()),
     };
     let rtt = t_load.elapsed();
-    printer.attached(loaded.programs as usize)?;
+    // The probes are live. Symbols are loaded only now (parsing the
+    // kernel's ELF takes longer than the whole attach); nothing printed
+    // before this point names a stack.
+    Printer::stdio(args.output.format, Symbolizer::none()).attached(loaded.programs as usize)?;
     if args.timing {
-        print_timing(&compiled.timing, rtt, &loaded.timing);
+        print_timing(&compiled.timing, rtt, &loaded.timing, t_start.elapsed());
     }
+    let workload = symbolize::workload_elf(&info.workload);
+    let kernel = kernel_image();
+    let (symbols, errors) = Symbolizer::load(
+        workload.exists().then_some(workload.as_path()),
+        kernel.as_deref(),
+    );
+    for e in errors {
+        eprintln!("capscope: stacks print as addresses: {e}");
+    }
+    let mut printer = Printer::stdio(args.output.format, symbols);
     let until = args
         .duration
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));

@@ -68,6 +68,7 @@ Exit status: 0 when the probes ran; 1 if the script was rejected (by the
 host or by the kernel); 2 on usage, build or QEMU errors.";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let t_start = Instant::now();
     let (name, source) = args.script.load()?;
     let Some(compiled) = super::attach::compile(&name, &source, &args.testing)? else {
         return Ok(ExitCode::from(1));
@@ -123,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let rtt = t_load.elapsed();
         printer.attached(loaded.programs as usize)?;
         if args.timing {
-            super::attach::print_timing(&compiled.timing, rtt, &loaded.timing);
+            super::attach::print_timing(&compiled.timing, rtt, &loaded.timing, t_start.elapsed());
         }
         client.request(&Request::Continue)?;
         let end = session::stream(&mut client, &mut probe, &mut printer, true, || {

@@ -90,13 +90,25 @@ pub fn serve(
 ) -> io::Result<()> {
     let _ = std::fs::remove_file(listen);
     let listener = UnixListener::bind(listen)?;
-    listener.set_nonblocking(true)?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
     let kread = kernel.try_clone()?;
     let ktx = tx.clone();
     std::thread::spawn(move || {
         super::client::read_frames(kread, |inc| ktx.send(Msg::FromKernel(inc)).is_ok())
+    });
+    // Clients are accepted on their own thread, so a new session waits
+    // for nothing but the kernel.
+    let atx = tx.clone();
+    std::thread::spawn(move || {
+        for (id, stream) in (1u64..).zip(listener.incoming()) {
+            let Ok(stream) = stream else { continue };
+            if spawn_client_reader(id, &stream, atx.clone()).is_err()
+                || atx.send(Msg::NewClient(id, stream)).is_err()
+            {
+                return;
+            }
+        }
     });
 
     let mut b = Broker {
@@ -111,23 +123,12 @@ pub fn serve(
     // The ready stop may have been announced before we connected: ask.
     b.send_kernel(Waiter::Broker, &Request::hello().to_body())?;
 
-    let mut next_client = 1u64;
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        // Accept without blocking the routing loop.
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let id = next_client;
-                next_client += 1;
-                spawn_client_reader(id, &stream, tx.clone())?;
-                let _ = tx.send(Msg::NewClient(id, stream));
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-        match rx.recv_timeout(Duration::from_millis(20)) {
+        // The time-out only bounds how late a stop request is noticed.
+        match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Msg::NewClient(id, stream)) => {
                 stream.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT))?;
                 b.clients.insert(
@@ -150,7 +151,6 @@ pub fn serve(
 
 fn spawn_client_reader(id: u64, stream: &UnixStream, tx: Sender<Msg>) -> io::Result<()> {
     let mut read = stream.try_clone()?;
-    read.set_nonblocking(false)?;
     std::thread::spawn(move || {
         use std::io::Read;
         let mut decoder = Decoder::new();
