@@ -41,6 +41,11 @@ pub struct Args {
     /// Use KVM instead of TCG (only where hardware virtualization works).
     #[arg(long)]
     kvm: bool,
+    /// Run QEMU with `-icount shift=0`: the guest TSC counts instructions,
+    /// so a workload's timings (`syscalls`' cycles per call) are exact
+    /// instruction counts with the probes attached (docs/performance.md).
+    #[arg(long)]
+    icount: bool,
     /// Stop the run (and kill QEMU) after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     timeout: u64,
@@ -89,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_file(&sock);
     let boot = Boot {
         kvm: args.kvm,
+        icount: args.icount,
         control: Some(sock.clone()),
         timeout: Duration::from_secs(args.timeout),
         ..Boot::new(&args.workload)
