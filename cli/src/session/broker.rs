@@ -310,3 +310,121 @@ impl Broker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc::Receiver;
+    use std::time::Duration;
+
+    use capscope_control::{KernelInfo, LoadTiming, Loaded};
+
+    use super::*;
+    use crate::session::client::{Client, SessionError, temp_socket};
+
+    /// A kernel stand-in: answers every request, reports each to the test.
+    fn fake_kernel(stream: UnixStream) -> Receiver<Request> {
+        let (tx, rx) = mpsc::channel();
+        let mut out = stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            crate::session::client::read_frames(stream, |inc| {
+                let Incoming::Frame(f) = inc else {
+                    return false;
+                };
+                let req = Request::from_body(&f.body).expect("the broker forwards requests");
+                let reply = match &req {
+                    Request::Hello { .. } => Reply::Hello(KernelInfo {
+                        version: PROTOCOL_VERSION,
+                        workload: "fake".into(),
+                        stopped: Some(Stop::Ready {
+                            workload: "fake".into(),
+                        }),
+                        serving: true,
+                        cpus: 1,
+                        uptime_ns: 0,
+                    }),
+                    Request::Load { object } => Reply::Loaded(Loaded {
+                        id: ObjectId(object.len() as u32),
+                        programs: 1,
+                        timing: LoadTiming::default(),
+                    }),
+                    // Echo the id, so a test sees whose request this was.
+                    Request::Detach { id } => Reply::Detached { id: *id },
+                    _ => Reply::Done,
+                };
+                let _ = out.write_all(&ToHost::Reply(Ok(reply)).to_frame(f.seq));
+                tx.send(req).is_ok()
+            })
+        });
+        rx
+    }
+
+    #[track_caller]
+    fn next(rx: &Receiver<Request>) -> Request {
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("a request reached the kernel")
+    }
+
+    #[test]
+    fn routes_replies_broadcasts_events_and_cleans_up_after_clients() {
+        let (broker_end, kernel_end) = UnixStream::pair().unwrap();
+        let mut kernel_out = kernel_end.try_clone().unwrap();
+        let requests = fake_kernel(kernel_end);
+        let listen = temp_socket("broker-test");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (l, s) = (listen.clone(), stop.clone());
+        let broker = std::thread::spawn(move || serve(broker_end, &l, Policy::default(), &s));
+
+        // The broker asks where the kernel is and continues its ready stop.
+        assert_eq!(next(&requests), Request::hello());
+        assert_eq!(next(&requests), Request::Continue);
+
+        let mut a = Client::connect(&listen, Duration::from_secs(5)).unwrap();
+        let mut b = Client::connect(&listen, Duration::from_secs(5)).unwrap();
+        // Both clients use sequence number 1: each gets its own answer.
+        for (c, id) in [(&mut a, 100), (&mut b, 200)] {
+            let reply = c.request(&Request::Detach { id: ObjectId(id) }).unwrap();
+            assert_eq!(reply, Reply::Detached { id: ObjectId(id) });
+            assert_eq!(next(&requests), Request::Detach { id: ObjectId(id) });
+        }
+
+        // Events reach every client.
+        kernel_out
+            .write_all(&ToHost::Event(Event::Detached { id: ObjectId(5) }).to_frame(EVENT_SEQ))
+            .unwrap();
+        for c in [&mut a, &mut b] {
+            let e = c.next_event(Duration::from_secs(5)).unwrap();
+            assert_eq!(e, Some(Event::Detached { id: ObjectId(5) }));
+        }
+
+        // A corrupt frame never reaches the kernel; its sender hears why.
+        let mut bad = Request::List.to_frame(9);
+        bad[2] ^= 0x40;
+        a.send_raw(&bad).unwrap();
+        let e = a.next_event(Duration::from_secs(5)).unwrap();
+        assert!(matches!(e, Some(Event::BadFrame(_))), "{e:?}");
+
+        // What a client loaded is detached and released when it leaves.
+        let Reply::Loaded(l) = a.request(&Request::Load { object: vec![1; 7] }).unwrap() else {
+            panic!("load")
+        };
+        assert_eq!(next(&requests), Request::Load { object: vec![1; 7] });
+        drop(a);
+        assert_eq!(next(&requests), Request::Detach { id: l.id });
+        assert_eq!(next(&requests), Request::Release { id: l.id });
+        // The other client is unaffected.
+        assert_eq!(b.request(&Request::List).unwrap(), Reply::Done);
+        assert_eq!(next(&requests), Request::List);
+
+        // The kernel going away ends the broker; its clients see the close.
+        drop(kernel_out);
+        stop.store(true, Ordering::SeqCst);
+        broker.join().unwrap().unwrap();
+        assert!(matches!(
+            b.request(&Request::List),
+            Err(SessionError::Closed | SessionError::Io { .. } | SessionError::Timeout { .. })
+        ));
+        let _ = std::fs::remove_file(&listen);
+    }
+}

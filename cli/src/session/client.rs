@@ -244,6 +244,15 @@ impl Client {
     }
 }
 
+impl Drop for Client {
+    /// Close the connection (the reader thread holds a clone of the
+    /// socket, which would otherwise keep it open), so the broker or the
+    /// kernel sees this session end.
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Read frames from `stream` until it closes, handing each to `deliver`
 /// (which returns false to stop). Corrupt frames are dropped: a reply
 /// lost that way times out.
@@ -307,4 +316,55 @@ pub(crate) fn unexpected(what: &str, reply: &Reply) -> SessionError {
 /// A socket path in the temporary directory, unique to this process.
 pub fn temp_socket(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("capscope-{tag}-{}.sock", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+
+    #[test]
+    fn a_silent_peer_times_out_with_a_clear_error_and_a_closed_one_is_reported() {
+        let path = temp_socket("client-test");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut c = Client::connect(&path, Duration::from_secs(1)).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        let t = Instant::now();
+        let e = c
+            .request_within(&Request::List, Duration::from_millis(200))
+            .unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert!(matches!(e, SessionError::Timeout { .. }), "{e:?}");
+        assert!(e.to_string().contains("the listing request"), "{e}");
+        // A reply to another sequence number, an event, then the real reply.
+        let mut w = peer.try_clone().unwrap();
+        let seq = c.send(&Request::List).unwrap();
+        let event = ToHost::Event(Event::Detached {
+            id: capscope_kernel_hooks::ObjectId(3),
+        });
+        w.write_all(&ToHost::Reply(Ok(Reply::Done)).to_frame(seq + 100))
+            .unwrap();
+        w.write_all(&event.to_frame(EVENT_SEQ)).unwrap();
+        w.write_all(&ToHost::Reply(Err(ControlError::NotStopped)).to_frame(seq))
+            .unwrap();
+        let r = c.wait_reply(seq, Duration::from_secs(2), "x").unwrap();
+        assert_eq!(r, Err(ControlError::NotStopped));
+        assert_eq!(
+            c.next_event(Duration::ZERO).unwrap(),
+            Some(Event::Detached {
+                id: capscope_kernel_hooks::ObjectId(3)
+            })
+        );
+        // The peer goes away: the next request says so instead of hanging.
+        drop(w);
+        drop(peer);
+        let e = c.request(&Request::List).unwrap_err();
+        assert!(
+            matches!(e, SessionError::Closed | SessionError::Io { .. }),
+            "{e:?}"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 }
