@@ -278,9 +278,10 @@ fn ids(ps: &str) -> Vec<u32> {
 }
 
 /// A kernel that keeps running serves attach sessions one after another
-/// and at the same time; `ps` lists them with run counts; `detach` ends a
-/// session, which still prints its END output and maps; a session that
-/// dies is cleaned up by the broker; and stopping `boot` stops QEMU.
+/// and at the same time; `ps` lists them with run counts; `detach` and
+/// Ctrl-C end a session, which still prints its END output and maps; a
+/// session that dies is cleaned up by the broker; and stopping `boot`
+/// stops QEMU.
 #[test]
 fn attach_detach_reattach_and_concurrent_sessions() {
     let booted = Booted::start("syscalls");
@@ -355,6 +356,21 @@ fn attach_detach_reattach_and_concurrent_sessions() {
         start.elapsed() < Duration::from_secs(30),
         "detach did not end the session"
     );
+
+    // Ctrl-C (SIGINT) ends a session as bpftrace's does: END runs, the
+    // maps print, exit status 0.
+    let mut i = attach(&s, ticks, "60");
+    let start = Instant::now();
+    while ids(&text(&cli(&["ps", "--control", &s], Duration::from_secs(30)).stdout)).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the session never attached");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(i.id());
+    let oi = finish(&mut i, Duration::from_secs(30));
+    let si = text(&oi.stdout);
+    assert!(oi.status.success(), "{si}\n{}", text(&oi.stderr));
+    assert!(si.contains("ticks done\n") && value(&si, "@ticks") > 0, "{si}");
 
     // A session killed outright: the broker detaches what it loaded.
     let mut k = attach(&s, ticks, "60");
