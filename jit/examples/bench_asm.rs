@@ -58,6 +58,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("output directory");
     let opts = Options {
         emit_asm: true,
+        emit_clif: std::env::var_os("CLIF").is_some(),
         ..Options::host()
     };
     let mut jit = Jit::new(&opts).expect("host JIT");
@@ -103,6 +104,9 @@ fn main() {
             )
             .expect("benchmark programs compile");
         std::fs::write(dir.join(format!("{name}.bin")), p.code()).expect("write code");
+        if let Some(clif) = p.clif() {
+            println!("== {name}: Cranelift IR as translated\n{clif}");
+        }
         println!(
             "== {name}: {} slots, {} bytes of code\n{}",
             insns.len(),

@@ -66,6 +66,7 @@ fn main() {
         ("predicate", predicate()),
         ("hist", hist()),
         ("ctx_arith+count", with_count),
+        ("fifty", fifty()),
     ];
     let opts = Options {
         verify_clif: false,
@@ -77,7 +78,11 @@ fn main() {
     for (name, ops) in programs {
         let slots = slots(&ops);
         let facts = Facts::conservative(slots.len());
-        let env = model(if name == "hist" { "hist" } else { "count" });
+        let env = model(if name.contains("hist") {
+            "hist"
+        } else {
+            "count"
+        });
         let linker = ModelLinker(&env);
         let heap = median_us(|| {
             drop(

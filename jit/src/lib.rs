@@ -7,9 +7,11 @@
 //! [`Jit::compile`] reads as the stages it runs, in order: decode the slots
 //! with [`capscope_bytecode::insn::Op`] (the one decoder) and find block
 //! leaders → translate reachable instructions to Cranelift IR, using the
-//! verifier's [`Facts`] to drop unreachable code and decided branches →
-//! optimize and lower with Cranelift (opt=speed, x86-64, no PIC) → check that
-//! no relocation is left → install the bytes through a [`CodeMemory`].
+//! verifier's [`Facts`] to drop unreachable code and decided branches, and
+//! block-local facts (frame addresses, constants, stack constants, non-null
+//! pointers) to fold what is known → lower with Cranelift (x86-64, no PIC,
+//! no e-graph pass: see `isa.rs`) → check that no relocation is left →
+//! install the bytes through a [`CodeMemory`].
 //!
 //! # What the produced code is
 //!
@@ -17,12 +19,17 @@
 //! registers r0–r10 are Cranelift variables (so they live in machine
 //! registers); r1 starts as `ctx`, r10 points one past a 512-byte stack slot
 //! in the native frame (none if the program never names r10), the other
-//! registers start at 0. Helpers are called by absolute address and maps are
-//! constant handles, both from the [`Linker`]: the code needs no relocation
-//! and no dynamic linker. `map_lookup_elem` on an array map whose storage
-//! the linker describes ([`Linker::array_map`]) becomes a bounds check and an
-//! address computation. Local calls (`call pc+N`) are inlined, each level
-//! with its own 512-byte frame, up to [`MAX_CALL_DEPTH`] frames.
+//! registers start at 0. The second argument is the index of the CPU the
+//! program runs on; it is no eBPF register and only locates per-CPU array
+//! storage. Helpers are called by absolute address and maps are constant
+//! handles, both from the [`Linker`]: the code needs no relocation and no
+//! dynamic linker. `map_lookup_elem` on an array or per-CPU array map whose
+//! storage the linker describes ([`Linker::array_map`]) becomes a bounds
+//! check and an address computation, and with a key known from a stack
+//! constant (key-less aggregations) just an address, known non-null, so the
+//! program's null check and miss path are not even translated. Local calls
+//! (`call pc+N`) are inlined, each level with its own 512-byte frame, up to
+//! [`MAX_CALL_DEPTH`] frames.
 //!
 //! # Where it runs
 //!

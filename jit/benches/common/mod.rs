@@ -333,6 +333,74 @@ pub fn predicate_native(c: &SyscallEnterCtx, map: u64, h: &Helpers) -> u64 {
     count_native(c, map, h)
 }
 
+/// 50 instructions: the count() body after 29 instructions of context
+/// arithmetic with branches, like a probe with a predicate and a key
+/// computation.
+pub fn fifty() -> Vec<Op> {
+    let mut ops = ctx_arith();
+    ops.pop(); // exit
+    ops.extend([
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Xor,
+            dst: r(0),
+            src: Operand::Reg(r(6)),
+        },
+        Op::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Sgt,
+            dst: r(0),
+            src: Operand::Imm(1000),
+            off: 2,
+        },
+        Op::Alu {
+            width: Width::W32,
+            op: AluOp::Mul,
+            dst: r(0),
+            src: Operand::Imm(7),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Div,
+            dst: r(0),
+            src: Operand::Reg(r(3)),
+        },
+        Op::Store {
+            size: Size::DW,
+            dst: r(10),
+            off: -24,
+            src: Operand::Reg(r(0)),
+        },
+        Op::Load {
+            size: Size::W,
+            signed: false,
+            dst: r(7),
+            src: r(10),
+            off: -24,
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Add,
+            dst: r(7),
+            src: Operand::Reg(r(4)),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Lsh,
+            dst: r(7),
+            src: Operand::Imm(3),
+        },
+        Op::Alu {
+            width: Width::W64,
+            op: AluOp::Mov,
+            dst: r(1),
+            src: Operand::Reg(r(1)),
+        },
+    ]);
+    ops.extend(count());
+    ops
+}
+
 /// A context for the benchmarks: task 7 (so the predicate rejects), nr 12,
 /// arg0 = 123456 (bucket 17).
 pub fn context() -> SyscallEnterCtx {

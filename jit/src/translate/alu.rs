@@ -59,6 +59,19 @@ impl Translator<'_, '_> {
 
     /// `dst = dst op src`.
     pub(super) fn alu(&mut self, width: Width, op: AluOp, dst: Reg, src: Operand) {
+        // A frame address (`r2 = r10; r2 += -8`, how keys are passed) is
+        // one `lea` off the stack pointer, computed where it is needed.
+        if let Some(addr) = self.frame_address(dst) {
+            self.set(dst, addr);
+            return;
+        }
+        // A constant the facts computed (a move, or an add to one): the
+        // folding Cranelift's e-graph would otherwise do.
+        if let Some(v) = self.track.reg(dst).konst {
+            let c = self.b.ins().iconst(I64, v as i64);
+            self.set(dst, c);
+            return;
+        }
         let ty = ty_of(width);
         let (b, k) = self.operand(ty, src);
         let result = if op == AluOp::Mov {
@@ -73,6 +86,26 @@ impl Translator<'_, '_> {
     }
 
     fn binary(&mut self, ty: Type, op: AluOp, a: Value, b: Value, k: Option<i64>) -> Value {
+        // Identities and strength reductions the language's code has
+        // (`r3 -= 0`, scaling by a power of two), done here so that the
+        // code is good without Cranelift's e-graph pass (see isa.rs).
+        match (op, k) {
+            (
+                AluOp::Add
+                | AluOp::Sub
+                | AluOp::Or
+                | AluOp::Xor
+                | AluOp::Lsh
+                | AluOp::Rsh
+                | AluOp::Arsh,
+                Some(0),
+            ) => return a,
+            // 2^n as the sign-extended immediate; at 32 bits its low half.
+            (AluOp::Mul, Some(k)) if k > 0 && (k as u64).is_power_of_two() => {
+                return self.b.ins().ishl_imm_u(a, i64::from(k.trailing_zeros()));
+            }
+            _ => {}
+        }
         let ins = self.b.ins();
         match op {
             AluOp::Add => ins.iadd(a, b),

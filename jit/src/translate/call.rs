@@ -70,7 +70,7 @@ impl Translator<'_, '_> {
         let mut fact = RegFact::default();
         let cpu_off = (layout.cpu_stride != 0).then(|| {
             let cpu = self.cpu;
-            self.b.ins().imul_imm_u(cpu, layout.cpu_stride as i64)
+            self.scale(cpu, layout.cpu_stride)
         });
         let r0 = match known_key {
             Some(k) if k < u64::from(layout.max_entries) => {
@@ -96,7 +96,8 @@ impl Translator<'_, '_> {
                     key,
                     i64::from(layout.max_entries),
                 );
-                let offset = self.b.ins().imul_imm_u(key, i64::from(layout.value_stride));
+                // The key is a u32 loaded into an i64: no overflow.
+                let offset = self.scale(key, u64::from(layout.value_stride));
                 let mut addr = self.b.ins().iadd_imm_u(offset, layout.values as i64);
                 if let Some(o) = cpu_off {
                     addr = self.b.ins().iadd(addr, o);
@@ -108,5 +109,14 @@ impl Translator<'_, '_> {
         self.set(Reg::R0, r0);
         self.track.call(id::MAP_LOOKUP_ELEM);
         self.track.set(Reg::R0, fact);
+    }
+
+    /// `v * k`, a shift when `k` is a power of two (strides usually are).
+    fn scale(&mut self, v: cranelift_codegen::ir::Value, k: u64) -> cranelift_codegen::ir::Value {
+        if k.is_power_of_two() {
+            self.b.ins().ishl_imm_u(v, i64::from(k.trailing_zeros()))
+        } else {
+            self.b.ins().imul_imm_u(v, k as i64)
+        }
     }
 }

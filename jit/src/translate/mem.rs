@@ -53,7 +53,11 @@ impl Translator<'_, '_> {
     pub(super) fn atomic(&mut self, size: Size, op: AtomicOp, dst: Reg, off: i16, src: Reg) {
         let ty = if size == Size::W { I32 } else { I64 };
         let base = self.get(dst);
-        let addr = self.b.ins().iadd_imm_s(base, i64::from(off));
+        let addr = if off == 0 {
+            base
+        } else {
+            self.b.ins().iadd_imm_s(base, i64::from(off))
+        };
         let s = self.get(src);
         let operand = if ty == I32 {
             self.b.ins().ireduce(I32, s)

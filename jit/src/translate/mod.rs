@@ -32,8 +32,8 @@ use capscope_bytecode::insn::{
 use capscope_verifier::{Branch, Facts};
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{
-    AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData,
-    StackSlotKind, UserFuncName, Value,
+    AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot,
+    StackSlotData, StackSlotKind, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -48,9 +48,15 @@ pub(crate) struct Program<'a> {
     ops: Vec<Option<Op>>,
     /// Slots where a basic block must start.
     leader: Vec<bool>,
+    /// Every jump goes forward and there are no local calls, so blocks can
+    /// be sealed as soon as translation reaches them.
+    forward_only: bool,
     /// Whether any instruction names r10; if none does, no frame needs its
     /// 512-byte stack slot, and leaf programs get no stack frame at all.
     uses_fp: bool,
+    /// Whether any instruction writes r10 (the verifier refuses that, but
+    /// the translation does not rely on it: see [`Translator::get`]).
+    writes_fp: bool,
     facts: &'a Facts,
 }
 
@@ -83,6 +89,9 @@ impl<'a> Program<'a> {
         }
         let mut leader = vec![false; slots.len()];
         leader[0] = true;
+        // Whether every jump goes forward and no function is called: then
+        // a block's predecessors all come before it in program order.
+        let mut forward_only = true;
         let target = |pc: usize, off: i64| -> Result<usize> {
             let t = pc as i64 + 1 + off;
             match usize::try_from(t)
@@ -98,9 +107,16 @@ impl<'a> Program<'a> {
         for &(InsnIdx(pc), op) in &decoded {
             let pc = pc as usize;
             match op {
-                Op::Ja { off, .. } => leader[target(pc, i64::from(off))?] = true,
-                Op::Jmp { off, .. } => leader[target(pc, i64::from(off))?] = true,
+                Op::Ja { off, .. } => {
+                    leader[target(pc, i64::from(off))?] = true;
+                    forward_only &= off >= 0;
+                }
+                Op::Jmp { off, .. } => {
+                    leader[target(pc, i64::from(off))?] = true;
+                    forward_only &= off >= 0;
+                }
                 Op::Call(CallTarget::Local(off)) => {
+                    forward_only = false;
                     leader[target(pc, i64::from(off))?] = true;
                     // The continuation is entered from the callee's exits.
                     if let Some(next) = leader.get_mut(pc + 1) {
@@ -111,10 +127,13 @@ impl<'a> Program<'a> {
             }
         }
         let uses_fp = decoded.iter().any(|&(_, op)| mentions_fp(op));
+        let writes_fp = decoded.iter().any(|&(_, op)| writes(op) == Some(Reg::FP));
         Ok(Program {
             ops,
             leader,
+            forward_only,
             uses_fp,
+            writes_fp,
             facts,
         })
     }
@@ -162,10 +181,26 @@ fn mentions_fp(op: Op) -> bool {
     }
 }
 
+/// The register `op` writes besides r0 and those a call clobbers.
+fn writes(op: Op) -> Option<Reg> {
+    match op {
+        Op::Alu { dst, .. }
+        | Op::Neg { dst, .. }
+        | Op::MovSx { dst, .. }
+        | Op::Swap { dst, .. }
+        | Op::LoadImm64 { dst, .. }
+        | Op::Load { dst, .. } => Some(dst),
+        Op::Atomic { src, .. } => Some(src),
+        Op::Store { .. } | Op::Jmp { .. } | Op::Ja { .. } | Op::Call(_) | Op::Exit => None,
+    }
+}
+
 /// One activation of a (possibly inlined) function.
 struct Frame {
     /// r0–r10 of this activation.
     regs: [Variable; Reg::COUNT],
+    /// Its 512-byte stack, if the program uses r10.
+    slot: Option<StackSlot>,
     /// The Cranelift block for each slot that starts one here.
     blocks: Vec<Option<Block>>,
     /// The caller's frame and the slot to continue at, for local calls.
@@ -243,7 +278,7 @@ pub(crate) fn translate(
     };
     let main = t.new_frame(None, 1);
     let zero = t.b.ins().iconst(I64, 0);
-    let fp = t.frame_pointer();
+    let fp = t.frame_pointer(main);
     let regs = t.frames[main].regs;
     for (i, var) in regs.into_iter().enumerate() {
         // The interpreter traps on reads of r0 and r2-r9 before they are
@@ -271,6 +306,7 @@ impl Translator<'_, '_> {
         let regs = core::array::from_fn(|_| self.b.declare_var(I64));
         self.frames.push(Frame {
             regs,
+            slot: None,
             blocks: vec![None; self.prog.len()],
             ret,
             depth,
@@ -278,8 +314,9 @@ impl Translator<'_, '_> {
         self.frames.len() - 1
     }
 
-    /// A new 512-byte stack slot and the address one past its end (r10).
-    fn frame_pointer(&mut self) -> cranelift_codegen::ir::Value {
+    /// A new 512-byte stack slot for `frame`, and the address one past its
+    /// end (r10).
+    fn frame_pointer(&mut self, frame: usize) -> cranelift_codegen::ir::Value {
         if !self.prog.uses_fp {
             // Nothing reads r10; any constant will do.
             return self.b.ins().iconst(I64, 0);
@@ -291,6 +328,7 @@ impl Translator<'_, '_> {
             STACK_SIZE as u32,
             4,
         ));
+        self.frames[frame].slot = Some(slot);
         self.b.ins().stack_addr(I64, slot, STACK_SIZE as i32)
     }
 
@@ -311,9 +349,37 @@ impl Translator<'_, '_> {
     }
 
     /// Read an eBPF register of the current frame.
+    ///
+    /// r10 is computed afresh where it is read (`lea` off the stack
+    /// pointer, usually folded into the access), not carried in a value
+    /// from the entry: a value live across a helper call needs a
+    /// callee-saved register, which Cranelift saves in the prologue and
+    /// restores in every epilogue, so every path, the early exits included,
+    /// would pay for it.
     fn get(&mut self, r: Reg) -> cranelift_codegen::ir::Value {
+        if r == Reg::FP
+            && !self.prog.writes_fp
+            && let Some(slot) = self.frames[self.cur].slot
+        {
+            return self.b.ins().stack_addr(I64, slot, STACK_SIZE as i32);
+        }
         let v = self.var(r);
         self.b.use_var(v)
+    }
+
+    /// The address `reg` holds after the instruction being translated, as
+    /// a fresh `stack_addr`, if the facts (already stepped past it) say it
+    /// is the current frame's r10 plus a constant inside the frame.
+    fn frame_address(&mut self, reg: Reg) -> Option<cranelift_codegen::ir::Value> {
+        let off = self.track.reg(reg).frame_off?;
+        let slot = self.frames[self.cur].slot?;
+        let at = i32::try_from(STACK_SIZE as i64 + off)
+            .ok()
+            .filter(|&a| (0..=STACK_SIZE as i32).contains(&a))?;
+        if self.prog.writes_fp {
+            return None;
+        }
+        Some(self.b.ins().stack_addr(I64, slot, at))
     }
 
     /// Write an eBPF register of the current frame. (What is known about
@@ -327,6 +393,14 @@ impl Translator<'_, '_> {
     /// leaves it.
     fn translate_block(&mut self, frame: usize, start: usize, block: Block) -> Result<()> {
         self.b.switch_to_block(block);
+        // Blocks are translated in program order, so with forward jumps
+        // only, every predecessor of this one is already translated.
+        // Sealing it now lets the SSA builder resolve each variable read
+        // at once instead of keeping a placeholder parameter per variable
+        // until the end.
+        if self.prog.forward_only {
+            self.b.seal_block(block);
+        }
         self.cur = frame;
         self.track.reset();
         let mut pc = start;
@@ -480,7 +554,7 @@ impl Translator<'_, '_> {
         }
         let caller = self.cur;
         let callee = self.new_frame(Some((caller, pc + 1)), depth);
-        let fp = self.frame_pointer();
+        let fp = self.frame_pointer(callee);
         for i in 0..=5 {
             let v = self.b.use_var(self.frames[caller].regs[i]);
             self.b.def_var(self.frames[callee].regs[i], v);
