@@ -496,19 +496,30 @@ fn hist_groups(def: &MapDef, m: &MapSnapshot, cx: Ctx<'_>) -> Vec<HistGroup> {
     out.into_iter().map(|(_, _, g)| g).collect()
 }
 
-/// The buckets from the lowest to the highest non-empty one. Buckets a
-/// compiled program cannot produce (an index past the last bucket) are
-/// listed after them by index, so bad input shows instead of vanishing.
+/// Most empty buckets drawn between non-empty ones; a wider span (an
+/// `lhist` with millions of steps) lists only its non-empty buckets, so
+/// the table stays readable and a sparse map cannot make it huge.
+const MAX_SPAN: u64 = 4096;
+
+/// The buckets from the lowest to the highest non-empty one, empty ones
+/// between included as bpftrace draws them. Buckets a compiled program
+/// cannot produce (an index past the last bucket) are listed after them
+/// by index, so bad input shows instead of vanishing.
 fn buckets(agg: Aggregation, n: u64, counts: &[(u64, u64)]) -> Vec<Bucket> {
-    let valid = || counts.iter().filter(|c| c.0 < n && c.1 != 0);
+    let mut valid = std::collections::BTreeMap::new();
+    for &(b, c) in counts.iter().filter(|c| c.0 < n) {
+        let total: &mut u64 = valid.entry(b).or_default();
+        *total = total.saturating_add(c);
+    }
+    valid.retain(|_, c| *c != 0);
     let mut out = Vec::new();
-    if let (Some(lo), Some(hi)) = (valid().map(|c| c.0).min(), valid().map(|c| c.0).max()) {
-        for b in lo..=hi {
-            let count = counts
-                .iter()
-                .filter(|c| c.0 == b)
-                .fold(0u64, |a, c| a.saturating_add(c.1));
-            out.push(bucket(agg, b, count));
+    if let (Some((&lo, _)), Some((&hi, _))) = (valid.first_key_value(), valid.last_key_value()) {
+        if hi - lo < MAX_SPAN {
+            for b in lo..=hi {
+                out.push(bucket(agg, b, valid.get(&b).copied().unwrap_or(0)));
+            }
+        } else {
+            out.extend(valid.iter().map(|(&b, &c)| bucket(agg, b, c)));
         }
     }
     for &(b, count) in counts.iter().filter(|c| c.0 >= n) {
@@ -680,6 +691,19 @@ mod tests {
         };
         assert_eq!(bucket(kib, 2, 0).label, "[1K, 2K)");
         assert_eq!(bucket_count(kib), 6);
+    }
+
+    #[test]
+    fn sparse_linear_histograms_list_only_their_buckets() {
+        let agg = Aggregation::Lhist {
+            min: 0,
+            max: 1_000_000_000,
+            step: 1,
+        };
+        let bs = buckets(agg, bucket_count(agg), &[(1, 1), (999_999, 2), (1, 1)]);
+        let labels: Vec<&str> = bs.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["[0, 1)", "[999998, 999999)"]);
+        assert_eq!(bs[0].count, 2, "duplicate buckets add up");
     }
 
     #[test]
