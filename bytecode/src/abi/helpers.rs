@@ -111,9 +111,14 @@ pub mod stack_flags {
     pub const USER_STACK: u64 = 1 << 8;
     /// Compare only the hash: two stacks with one hash share an id.
     pub const FAST_STACK_CMP: u64 = 1 << 9;
-    /// Replace the stack stored under the same hash bucket.
+    /// When every probed id is taken, replace the stack at the home id.
     pub const REUSE_STACKID: u64 = 1 << 10;
 }
+
+/// How many ids, from a stack's home id (its hash modulo the map's size)
+/// on, `get_stackid` tries before the stack is a collision. Linux tries
+/// one; eight keep a few distinct stacks from ever colliding.
+pub const STACK_ID_PROBES: u32 = 8;
 
 const HASHLIKE_AND_ARRAYS: &[MapKind] = &[
     MapKind::Hash,

@@ -1,17 +1,20 @@
 //! The stack-trace map behind `get_stackid`.
 //!
-//! A stack's id is a hash of its frames modulo `max_entries`; storing the
-//! same stack again returns the same id. A different stack that hashes to an
-//! occupied id fails with `-EEXIST` (counted as a drop) unless the caller
-//! passes `REUSE_STACKID`, which replaces it, exactly Linux's bucket rules.
-//! With `FAST_STACK_CMP` only the hashes are compared.
+//! A stack's home id is a hash of its frames modulo `max_entries`; it is
+//! stored under the first free id of the [`PROBES`] from its home on, and
+//! storing the same stack again returns the same id. When all of them hold
+//! different stacks it fails with `-EEXIST` (counted as a drop) unless the
+//! caller passes `REUSE_STACKID`, which replaces the stack at its home id.
+//! Linux probes only the home id; probing a few keeps a handful of stacks
+//! from colliding whatever the hash. With `FAST_STACK_CMP` only the hashes
+//! are compared.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::Errno;
 use crate::abi::consts::errno;
-use crate::abi::helpers::stack_flags;
+use crate::abi::helpers::{STACK_ID_PROBES as PROBES, stack_flags};
 
 struct Stored {
     hash: u64,
@@ -59,8 +62,13 @@ impl StackStore {
             return Err(errno::EFAULT);
         }
         let h = hash(&frames);
-        let id = (h % u64::from(self.max_entries)) as u32;
-        if let Some(old) = self.stacks.get(&id) {
+        let home = (h % u64::from(self.max_entries)) as u32;
+        for i in 0..PROBES.min(self.max_entries) {
+            let id = ((u64::from(home) + u64::from(i)) % u64::from(self.max_entries)) as u32;
+            let Some(old) = self.stacks.get(&id) else {
+                self.stacks.insert(id, Stored { hash: h, frames });
+                return Ok(id);
+            };
             let same = if flags & stack_flags::FAST_STACK_CMP != 0 {
                 old.hash == h
             } else {
@@ -69,12 +77,12 @@ impl StackStore {
             if same {
                 return Ok(id);
             }
-            if flags & stack_flags::REUSE_STACKID == 0 {
-                return Err(errno::EEXIST);
-            }
         }
-        self.stacks.insert(id, Stored { hash: h, frames });
-        Ok(id)
+        if flags & stack_flags::REUSE_STACKID == 0 {
+            return Err(errno::EEXIST);
+        }
+        self.stacks.insert(home, Stored { hash: h, frames });
+        Ok(home)
     }
 
     /// Every stack by id, each value `depth * 8` bytes, zero-padded.

@@ -1,18 +1,27 @@
 //! `stack_trace`: stacks by id, as `get_stackid` stores them.
 //!
-//! A stack's id is its hash modulo the number of buckets, so the same stack
-//! always gets the same id. Each bucket holds one stack: `[hash, frames,
-//! ip0, ip1, ...]`. A different stack hashing to an occupied bucket is a
-//! collision: by default the new stack is dropped (`-EEXIST`, counted),
-//! with `BPF_F_REUSE_STACKID` it replaces the old one, and with
-//! `BPF_F_FAST_STACK_CMP` only the hashes are compared. Each bucket has its
-//! own lock, held while its frames are written or copied out.
+//! A stack's home bucket is its hash modulo the number of buckets, and its
+//! id is the bucket it lands in. Each bucket holds one stack: `[hash,
+//! frames, ip0, ip1, ...]`. Unlike Linux, which drops a stack whose one
+//! bucket is taken, a stack may land in any of the [`PROBES`] buckets from
+//! its home on: a map with a few distinct stacks (the usual checker) then
+//! never loses one to a hash collision, so what a probe reports does not
+//! depend on the map's random seed. Only when all of them hold other
+//! stacks is it a collision: by default the new stack is dropped
+//! (`-EEXIST`, counted), and with `BPF_F_REUSE_STACKID` it replaces the
+//! stack in its home bucket. With `BPF_F_FAST_STACK_CMP` only the hashes
+//! are compared. Each bucket has its own lock, held while its frames are
+//! written or copied out; buckets are probed in order, one lock at a time.
+//!
+//! Deleting a stack can leave a hole before a stack that probed past it;
+//! that stack may then be stored again in the hole under a second id. Both
+//! ids name the right frames, which is all an id promises.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::{Fail, Lock, MapEntry, Page};
-use crate::abi::helpers::stack_flags;
+use crate::abi::helpers::{STACK_ID_PROBES as PROBES, stack_flags};
 use crate::lock::SpinLock;
 use crate::mem::{self, OutOfMemory};
 
@@ -75,25 +84,36 @@ impl StackMap {
         }
         let ips = &ips[..ips.len().min(self.depth)];
         let h = self.hash(ips);
-        let id = (h % self.n as u64) as u32;
-        let bucket = self.bucket(id);
-        let _g = Lock::Fire.take(&self.locks[id as usize])?;
-        let frames = bucket[FRAMES].load(Relaxed);
-        if frames != 0
-            && bucket[HASH].load(Relaxed) == h
-            && (flags & stack_flags::FAST_STACK_CMP != 0 || Self::same(bucket, ips))
-        {
-            return Ok(id);
+        let home = (h % self.n as u64) as u32;
+        for i in 0..PROBES.min(self.n) {
+            let id = ((home as u64 + i as u64) % self.n as u64) as u32;
+            let bucket = self.bucket(id);
+            let _g = Lock::Fire.take(&self.locks[id as usize])?;
+            let frames = bucket[FRAMES].load(Relaxed);
+            if frames == 0 {
+                Self::store(bucket, h, ips);
+                return Ok(id);
+            }
+            if bucket[HASH].load(Relaxed) == h
+                && (flags & stack_flags::FAST_STACK_CMP != 0 || Self::same(bucket, ips))
+            {
+                return Ok(id);
+            }
         }
-        if frames != 0 && flags & stack_flags::REUSE_STACKID == 0 {
+        if flags & stack_flags::REUSE_STACKID == 0 {
             return Err(Fail::Collision);
         }
+        let _g = Lock::Fire.take(&self.locks[home as usize])?;
+        Self::store(self.bucket(home), h, ips);
+        Ok(home)
+    }
+
+    fn store(bucket: &[AtomicU64], h: u64, ips: &[u64]) {
         bucket[HASH].store(h, Relaxed);
         for (i, w) in bucket[IPS..].iter().enumerate() {
             w.store(ips.get(i).copied().unwrap_or(0), Relaxed);
         }
         bucket[FRAMES].store(ips.len() as u64, Relaxed);
-        Ok(id)
     }
 
     pub(crate) fn len(&self) -> u32 {
