@@ -15,12 +15,21 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColo
 
 /// Diagnostics go to stderr, in color when it is a terminal.
 pub fn stderr() -> StandardStream {
-    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let choice = if std::io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    };
     StandardStream::stderr(choice)
 }
 
 /// Render one diagnostic on `source` (named `name` in the output).
-pub fn emit(out: &mut dyn WriteColor, name: &str, source: &str, d: &Diagnostic<()>) -> anyhow::Result<()> {
+pub fn emit(
+    out: &mut dyn WriteColor,
+    name: &str,
+    source: &str,
+    d: &Diagnostic<()>,
+) -> anyhow::Result<()> {
     let file = SimpleFile::new(name, source);
     codespan_reporting::term::emit(out, &codespan_reporting::term::Config::default(), &file, d)
         .map_err(|e| anyhow!("rendering a diagnostic: {e}"))
@@ -40,7 +49,10 @@ pub fn rejection(r: &Rejection, probe: &str, span: Range<usize>) -> Diagnostic<(
     Diagnostic::error()
         .with_code(r.code.to_string())
         .with_message(format!("the verifier rejects this probe: {}", r.kind))
-        .with_labels(vec![Label::primary((), span).with_message(format!("instruction {} comes from here", r.insn))])
+        .with_labels(vec![
+            Label::primary((), span)
+                .with_message(format!("instruction {} comes from here", r.insn)),
+        ])
         .with_notes(notes)
 }
 
@@ -71,8 +83,16 @@ mod tests {
     fn untrusted_spans_fall_back_to_the_start() {
         let src = "héllo";
         assert_eq!(source_range(Some(Span { start: 0, end: 1 }), src), 0..1);
-        assert_eq!(source_range(Some(Span { start: 2, end: 3 }), src), 0..0, "inside a character");
-        assert_eq!(source_range(Some(Span { start: 3, end: 99 }), src), 0..0, "past the end");
+        assert_eq!(
+            source_range(Some(Span { start: 2, end: 3 }), src),
+            0..0,
+            "inside a character"
+        );
+        assert_eq!(
+            source_range(Some(Span { start: 3, end: 99 }), src),
+            0..0,
+            "past the end"
+        );
         assert_eq!(source_range(None, src), 0..0);
     }
 }

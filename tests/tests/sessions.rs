@@ -361,8 +361,15 @@ fn attach_detach_reattach_and_concurrent_sessions() {
     // maps print, exit status 0.
     let mut i = attach(&s, ticks, "60");
     let start = Instant::now();
-    while ids(&text(&cli(&["ps", "--control", &s], Duration::from_secs(30)).stdout)).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(30), "the session never attached");
+    while ids(&text(
+        &cli(&["ps", "--control", &s], Duration::from_secs(30)).stdout,
+    ))
+    .is_empty()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the session never attached"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -370,7 +377,10 @@ fn attach_detach_reattach_and_concurrent_sessions() {
     let oi = finish(&mut i, Duration::from_secs(30));
     let si = text(&oi.stdout);
     assert!(oi.status.success(), "{si}\n{}", text(&oi.stderr));
-    assert!(si.contains("ticks done\n") && value(&si, "@ticks") > 0, "{si}");
+    assert!(
+        si.contains("ticks done\n") && value(&si, "@ticks") > 0,
+        "{si}"
+    );
 
     // A session killed outright: the broker detaches what it loaded.
     let mut k = attach(&s, ticks, "60");

@@ -16,7 +16,12 @@ use crate::diagnostics;
 #[derive(clap::Args, Debug)]
 pub struct Script {
     /// The program text, as in `-e 'cap:alloc { @[task] = count(); }'`.
-    #[arg(short = 'e', long = "program", value_name = "PROGRAM", conflicts_with = "file")]
+    #[arg(
+        short = 'e',
+        long = "program",
+        value_name = "PROGRAM",
+        conflicts_with = "file"
+    )]
     pub program: Option<String>,
     /// A script file (`probes/cap-leak.probe`).
     #[arg(value_name = "FILE", required_unless_present = "program")]
@@ -29,7 +34,8 @@ impl Script {
         match (&self.program, &self.file) {
             (Some(p), _) => Ok(("<program>".to_string(), p.clone())),
             (None, Some(f)) => {
-                let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
                 Ok((f.display().to_string(), text))
             }
             (None, None) => anyhow::bail!("give a program with -e or a script FILE"),
@@ -58,7 +64,10 @@ pub struct Args {
 
 /// Compile `source` and verify every program; on failure the diagnostics
 /// are printed and `None` returned.
-pub fn compile_and_verify(name: &str, source: &str) -> anyhow::Result<Option<capscope_lang::Compiled>> {
+pub fn compile_and_verify(
+    name: &str,
+    source: &str,
+) -> anyhow::Result<Option<capscope_lang::Compiled>> {
     let mut err = diagnostics::stderr();
     let compiled = match capscope_lang::compile(source) {
         Ok(c) => c,
@@ -73,7 +82,12 @@ pub fn compile_and_verify(name: &str, source: &str) -> anyhow::Result<Option<cap
         if let Err(r) = capscope_verifier::verify(p, &compiled.object.maps, &Default::default()) {
             rejected = true;
             let span = diagnostics::source_range(r.span, source);
-            diagnostics::emit(&mut err, name, source, &diagnostics::rejection(&r, &p.name, span))?;
+            diagnostics::emit(
+                &mut err,
+                name,
+                source,
+                &diagnostics::rejection(&r, &p.name, span),
+            )?;
         }
     }
     Ok((!rejected).then_some(compiled))
@@ -102,7 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             for p in &obj.programs {
                 writeln!(out, "\n{}:", p.name)?;
-                let text = capscope_bytecode::asm::disassemble(&p.insns).map_err(|e| anyhow::anyhow!("disassembling {}: {e}", p.name))?;
+                let text = capscope_bytecode::asm::disassemble(&p.insns)
+                    .map_err(|e| anyhow::anyhow!("disassembling {}: {e}", p.name))?;
                 write!(out, "{text}")?;
             }
         }

@@ -173,13 +173,23 @@ fn check_program(
             match r.span {
                 Some(_) => {
                     let span = diagnostics::source_range(r.span, source);
-                    diagnostics::emit(&mut err, name, source, &diagnostics::rejection(&r, &p.name, span))?;
+                    diagnostics::emit(
+                        &mut err,
+                        name,
+                        source,
+                        &diagnostics::rejection(&r, &p.name, span),
+                    )?;
                 }
                 None => {
                     let (listing, lines) = listing(&p.insns);
                     let span = lines.get(r.insn.as_usize()).cloned().unwrap_or(0..0);
                     let d = diagnostics::rejection(&r, &p.name, span);
-                    diagnostics::emit(&mut err, &format!("{} (disassembled)", p.name), &listing, &d)?;
+                    diagnostics::emit(
+                        &mut err,
+                        &format!("{} (disassembled)", p.name),
+                        &listing,
+                        &d,
+                    )?;
                 }
             }
             Ok(false)

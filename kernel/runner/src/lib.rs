@@ -440,6 +440,9 @@ mod tests {
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        assert!(args.join(" ").contains("-append workload=leaky control=serve"));
+        assert!(
+            args.join(" ")
+                .contains("-append workload=leaky control=serve")
+        );
     }
 }
