@@ -13,6 +13,7 @@
 //!   that becomes occupied or empty to a [`cspace::CapEvents`] sink, which is
 //!   where the kernel fires `cap:*` hooks and drops objects whose last
 //!   capability went away.
+//! - [`clock`]: cycle counter to nanoseconds by multiply and shift.
 //! - [`chain`]: the user-level fault-handler chain (Akaros-style
 //!   `register_fault_handler(handler, insert_tail)`).
 //! - [`extable`]: sorted, binary-searched exception tables (kernel and user).
@@ -31,6 +32,7 @@
 extern crate alloc;
 
 pub mod chain;
+pub mod clock;
 pub mod cspace;
 pub mod error;
 pub mod extable;
