@@ -66,9 +66,11 @@ fn finish(child: &mut Child, within: Duration) -> Output {
 }
 
 fn interrupt(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
+    signal(pid, "-INT");
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
 }
 
 /// True if a process with `needle` in its command line is alive.
@@ -411,10 +413,11 @@ fn attach_detach_reattach_and_concurrent_sessions() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // Stopping boot stops QEMU.
+    // Stopping boot stops QEMU, with SIGTERM (what `kill` and `pkill`
+    // send) as with Ctrl-C.
     let qemu = booted.qemu_socket();
     assert!(process_with(&qemu), "QEMU runs while boot does");
-    drop(booted);
+    signal(booted.child.id(), "-TERM");
     let start = Instant::now();
     while process_with(&qemu) {
         assert!(
@@ -423,5 +426,6 @@ fn attach_detach_reattach_and_concurrent_sessions() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    drop(booted);
     assert!(!Path::new(&s).exists(), "boot removes its socket");
 }

@@ -64,7 +64,8 @@ Examples:
     capscope ps --control /tmp/capscope.sock
 
 Exit status: the workload's (127 if the kernel failed, 125 if QEMU died or
-timed out); with --control, 0 after Ctrl-C.";
+timed out); with --control, 0 after Ctrl-C, SIGTERM or SIGHUP, which
+also stop QEMU.";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let qemu = runner::ensure_qemu(true)?;

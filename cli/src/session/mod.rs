@@ -33,7 +33,9 @@ use crate::output::Printer;
 /// How often a session drains the ring buffers while nothing else happens.
 pub const POLL: Duration = Duration::from_millis(50);
 
-/// Set by Ctrl-C (SIGINT) once [`interrupt_flag`] installed the handler.
+/// Set by Ctrl-C (SIGINT), and by SIGTERM and SIGHUP (`kill`, a closed
+/// terminal), once [`interrupt_flag`] installed the handler: each ends a
+/// session the same way, so `capscope boot` never leaves its QEMU behind.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
