@@ -125,6 +125,17 @@ pub(crate) fn ncpus() -> usize {
     NCPUS.load(Relaxed)
 }
 
+/// The running CPU's index, or `None` before [`init`]. A one-CPU platform
+/// is not asked: its index is 0 (see [`Platform::cpu`]). `NCPUS` is set
+/// only inside `init`, after the platform, so 1 implies a platform.
+#[inline(always)]
+pub(crate) fn this_cpu() -> Option<usize> {
+    match ncpus() {
+        1 => Some(0),
+        _ => platform().map(|p| p.cpu()),
+    }
+}
+
 /// Report an event at `point`. `make` builds the context only if a program
 /// listens. Call it where the event happens, with the context type of that
 /// point (`C::POINTS` must contain `point`).
@@ -232,7 +243,7 @@ impl Running {
     /// if it already is (or the caller is no CPU that runs programs).
     #[inline(always)]
     pub(crate) fn enter(ctx: *const u8, frame: KernelFrame) -> Option<Running> {
-        let cpu = platform()?.cpu();
+        let cpu = this_cpu()?;
         if cpu >= ncpus() {
             return None;
         }

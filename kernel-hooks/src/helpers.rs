@@ -18,10 +18,10 @@ use core::slice;
 use crate::abi::consts::errno;
 use crate::abi::context::EventHeader;
 use crate::abi::helpers::{HelperFn, id, stack_flags};
-use crate::fire::{current_event, platform};
+use crate::fire::{current_event, platform, this_cpu};
 use crate::insn::HelperId;
 use crate::maps::Map;
-use crate::platform::{COMM_LEN, Platform};
+use crate::platform::COMM_LEN;
 
 /// The native implementation of helper `id`, for the JIT to call by
 /// address (and the interpreter through its environment).
@@ -61,12 +61,10 @@ const fn err(e: u64) -> u64 {
     e.wrapping_neg()
 }
 
+/// This CPU's index; `usize::MAX` (no CPU: maps refuse it) before `init`.
 #[inline(always)]
-fn cpu() -> (Option<&'static dyn Platform>, usize) {
-    match platform() {
-        Some(p) => (Some(p), p.cpu()),
-        None => (None, usize::MAX),
-    }
+fn cpu() -> usize {
+    this_cpu().unwrap_or(usize::MAX)
 }
 
 /// # Safety
@@ -107,7 +105,7 @@ pub unsafe extern "C" fn map_lookup_elem(m: u64, key: u64, _: u64, _: u64, _: u6
     let m = unsafe { map(m) };
     // SAFETY: `key` covers `key_size` bytes.
     let key = unsafe { bytes(key, m.def().key_size as usize) };
-    m.lookup(key, cpu().1) as u64
+    m.lookup(key, cpu()) as u64
 }
 
 /// `map_update_elem(map, key, value, flags)`: 0 or a negated errno.
@@ -124,7 +122,7 @@ pub unsafe extern "C" fn map_update_elem(m: u64, key: u64, value: u64, flags: u6
             bytes(value, m.def().value_size as usize),
         )
     };
-    m.update(key, value, flags, cpu().1)
+    m.update(key, value, flags, cpu())
 }
 
 /// `map_delete_elem(map, key)`: 0 or a negated errno.
@@ -151,7 +149,7 @@ pub unsafe extern "C" fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) ->
 /// # Safety
 /// None needed; `unsafe` only to match [`HelperFn`].
 pub unsafe extern "C" fn get_smp_processor_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    cpu().1 as u64
+    cpu() as u64
 }
 
 /// `get_current_pid_tgid()`: task id << 32 | thread id, from the event's
@@ -160,7 +158,7 @@ pub unsafe extern "C" fn get_smp_processor_id(_: u64, _: u64, _: u64, _: u64, _:
 /// # Safety
 /// Called from a program run by `fire` (the current event is set).
 pub unsafe extern "C" fn get_current_pid_tgid(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    let (ctx, _) = current_event(cpu().1);
+    let (ctx, _) = current_event(cpu());
     if ctx.is_null() {
         return 0;
     }
@@ -209,7 +207,7 @@ pub unsafe extern "C" fn get_stackid(_ctx: u64, m: u64, flags: u64, _: u64, _: u
     if flags & !KNOWN != 0 {
         return err(errno::EINVAL);
     }
-    let (Some(p), cpu) = cpu() else {
+    let (Some(p), cpu) = (platform(), cpu()) else {
         return err(errno::EINVAL);
     };
     let mut frames = [0u64; WALK_FRAMES];

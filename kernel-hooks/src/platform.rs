@@ -34,7 +34,10 @@ pub trait Platform: Sync {
     /// It must not change during a fire (the kernel is not preemptible
     /// there), and no two contexts may run on one index at the same time.
     /// A value `>= cpus()` means "this context runs no programs": events
-    /// from it are counted as missed.
+    /// from it are counted as missed. On a platform with one CPU the fire
+    /// path and the helpers do not call it (the index can only be 0, and a
+    /// dynamic call per event is a tenth of the fire path's cost there);
+    /// re-entry from an interrupt is still refused by the per-CPU sequence.
     fn cpu(&self) -> usize;
 
     /// The number of CPUs, fixed from [`crate::init`] on; at most
