@@ -2,86 +2,12 @@
 //! the C memory functions, the unwinding symbols (never used: every profile
 //! is `panic = "abort"`) and the panic handler.
 //!
-//! The memory functions are written in assembly, not Rust, so the compiler
-//! cannot turn their bodies back into calls to themselves.
+//! The memory functions and unwinding symbols are assembly shared with the
+//! workloads' runtime (`kernel/freestanding.s`).
 
 use core::arch::global_asm;
 
-global_asm!(
-    r#"
-    .section .text.memfns, "ax"
-    .global memcpy
-memcpy:
-    mov rax, rdi
-    mov rcx, rdx
-    shr rcx, 3
-    rep movsq
-    mov rcx, rdx
-    and rcx, 7
-    rep movsb
-    ret
-
-    .global memset
-memset:
-    mov r9, rdi
-    movzx eax, sil
-    movabs r8, 0x0101010101010101
-    imul rax, r8
-    mov rcx, rdx
-    shr rcx, 3
-    rep stosq
-    mov rcx, rdx
-    and rcx, 7
-    rep stosb
-    mov rax, r9
-    ret
-
-    .global memmove
-memmove:
-    mov rax, rdi
-    mov rcx, rdx
-    cmp rdi, rsi
-    jbe 1f
-    lea rdx, [rsi + rcx]
-    cmp rdi, rdx
-    jae 1f
-    lea rsi, [rsi + rcx - 1]
-    lea rdi, [rdi + rcx - 1]
-    std
-    rep movsb
-    cld
-    ret
-1:
-    mov rdx, rcx
-    jmp memcpy
-
-    .global memcmp
-    .global bcmp
-memcmp:
-bcmp:
-    xor eax, eax
-    test rdx, rdx
-    jz 3f
-2:
-    movzx eax, byte ptr [rdi]
-    movzx ecx, byte ptr [rsi]
-    sub eax, ecx
-    jnz 3f
-    inc rdi
-    inc rsi
-    dec rdx
-    jnz 2b
-3:
-    ret
-
-    .global rust_eh_personality
-rust_eh_personality:
-    ret
-    .global _Unwind_Resume
-_Unwind_Resume:
-    ud2
-    "#
-);
+global_asm!(include_str!("../freestanding.s"));
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
