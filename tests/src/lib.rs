@@ -27,6 +27,43 @@ pub fn kernel(flavor: Flavor) -> PathBuf {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The workspace's `capscope` binary, built once per test process in the
+/// calling test's profile, after the hooks kernel (so that no test's time
+/// limit includes a kernel build; `capscope run` builds it too, which is
+/// then a no-op).
+pub fn capscope() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        kernel(Flavor::Hooks);
+        // target/<profile>/deps/<test>-… → target/<profile>/capscope
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let profile_dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .ok_or("no target directory")?
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.current_dir(runner::repo_root()).args([
+            "build",
+            "-p",
+            "capscope-cli",
+            "--bin",
+            "capscope",
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building capscope failed: {status}"));
+        }
+        Ok(profile_dir.join("capscope"))
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// QEMU, installed if missing and possible (CI runs as root).
 pub fn qemu() -> PathBuf {
     static QEMU: OnceLock<Result<PathBuf, String>> = OnceLock::new();

@@ -11,53 +11,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use capscope_tests::{Flavor, line, numbers, runner};
+use capscope_tests::{capscope, line, numbers, runner};
 use serde_json::Value;
-
-/// The workspace's `capscope` binary, built once per test process in this
-/// test's own profile (`cargo test -p capscope-tests` builds only this
-/// crate's targets, so the CLI is built here; cargo makes it a no-op when
-/// it is fresh).
-fn capscope() -> PathBuf {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // The kernel first, once for the whole test binary, so that no
-        // run's time limit includes a kernel build (`capscope run` builds
-        // it too, which is then a no-op).
-        capscope_tests::kernel(Flavor::Hooks);
-        // target/<profile>/deps/checkers-… → target/<profile>/capscope
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or("no target directory")?
-            .to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(runner::repo_root()).args([
-            "build",
-            "-p",
-            "capscope-cli",
-            "--bin",
-            "capscope",
-        ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !status.success() {
-            return Err(format!("building capscope failed: {status}"));
-        }
-        Ok(profile_dir.join("capscope"))
-    })
-    .clone()
-    .unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// What one `capscope run` printed.
 struct Output {

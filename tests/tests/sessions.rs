@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use capscope_bytecode::insn::Insn;
 use capscope_tests::{line, numbers};
 
-use control_util::{capscope, compile, socket};
+use capscope_tests::capscope;
+use control_util::{compile, socket};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -8,8 +8,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use capscope_bytecode::object::ProbeObject;
@@ -234,37 +233,4 @@ pub fn compile(script: &str) -> ProbeObject {
     capscope_lang::compile(script)
         .unwrap_or_else(|e| panic!("{script}: {e:?}"))
         .object
-}
-
-/// The workspace's `capscope` binary, built once per test process in this
-/// test's profile.
-pub fn capscope() -> PathBuf {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or("no target directory")?
-            .to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(runner::repo_root()).args([
-            "build",
-            "-p",
-            "capscope-cli",
-            "--bin",
-            "capscope",
-        ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !status.success() {
-            return Err(format!("building capscope failed: {status}"));
-        }
-        Ok(profile_dir.join("capscope"))
-    })
-    .clone()
-    .unwrap_or_else(|e| panic!("{e}"))
 }
