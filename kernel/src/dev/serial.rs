@@ -61,6 +61,8 @@ impl Port {
     }
 
     /// True if a UART answers at this address (scratch register test).
+    // Only the control channel uses this, and it exists only in hooks builds.
+    #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
     pub fn present(self) -> bool {
         outb(self.0 + 7, 0x5a);
         inb(self.0 + 7) == 0x5a
@@ -85,6 +87,8 @@ impl Port {
     }
 
     /// Send bytes exactly as given (binary protocols).
+    // Only the control channel uses this, and it exists only in hooks builds.
+    #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
     pub fn write_raw(self, bytes: &[u8]) {
         for &b in bytes {
             self.write_byte(b);
@@ -109,6 +113,8 @@ impl Port {
 
     /// Poll the UART directly (for waits with interrupts off), then take
     /// the next received byte, if any.
+    // Only the control channel uses this, and it exists only in hooks builds.
+    #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
     pub fn read_byte(self) -> Option<u8> {
         self.on_interrupt();
         let ring = self.ring();
