@@ -462,7 +462,9 @@ fn hist_groups(def: &MapDef, m: &MapSnapshot, cx: Ctx<'_>) -> Vec<HistGroup> {
     let d = &def.display;
     let bucket_off = d.key.last().map_or(0, |b| b.offset as usize);
     let group_fields = d.key.split_last().map_or(&[][..], |(_, g)| g);
-    let mut groups: Vec<(Vec<i128>, Vec<Val>, Vec<(u64, u64)>)> = Vec::new();
+    // (sort key, printed key, (bucket, count) pairs) per group.
+    type Group = (Vec<i128>, Vec<Val>, Vec<(u64, u64)>);
+    let mut groups: Vec<Group> = Vec::new();
     for e in entries(def, m) {
         let key = fields(group_fields, &e.key, cx);
         let b = uint(&e.key, bucket_off, 8);
@@ -642,7 +644,7 @@ mod tests {
         // Fields past the end of the bytes read as zero, never panic.
         assert_eq!(field(FieldFormat::Unsigned(8), &[1], 4, cx), Val::Uint(0));
         assert_eq!(
-            field(FieldFormat::Str(8), &[b'a'], usize::MAX, cx),
+            field(FieldFormat::Str(8), b"a", usize::MAX, cx),
             Val::Str("".into())
         );
         assert_eq!(uint(&[1, 2], usize::MAX, 8), 0);

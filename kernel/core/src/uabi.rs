@@ -117,6 +117,6 @@ mod tests {
         assert_eq!(size_of::<Regs>(), 18 * 8);
         assert_eq!(size_of::<FaultFrame>(), 22 * 8);
         assert_eq!(size_of::<CapInfo>(), 32);
-        assert!(STACK_TOP < USER_TOP && STACK_TOP % PAGE_SIZE == 0);
+        const { assert!(STACK_TOP < USER_TOP && STACK_TOP.is_multiple_of(PAGE_SIZE)) };
     }
 }
