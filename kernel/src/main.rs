@@ -219,14 +219,13 @@ extern "C" fn syscall_from_user(frame: &TrapFrame) -> ! {
     k.save_user(frame, ExitPath::Sysret);
     let id = k.cur_id();
     k.cur().syscall_nr = Some(nr);
-    if let syscall::Outcome::Ret(r) = syscall::dispatch(&mut k, nr, args) {
-        if let Some(t) = k
+    if let syscall::Outcome::Ret(r) = syscall::dispatch(&mut k, nr, args)
+        && let Some(t) = k
             .threads
             .get_mut(&id)
             .filter(|t| t.state != ThreadState::Dead)
-        {
-            t.frame.rax = ret_of(r) as u64;
-        }
+    {
+        t.frame.rax = ret_of(r) as u64;
     }
     if nr == sys::YIELD_CPU {
         k.yield_current();

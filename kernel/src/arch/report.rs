@@ -60,7 +60,7 @@ pub fn walk_kernel_stack(mut rbp: u64, mut f: impl FnMut(u64)) -> usize {
         boot::ist_stack(3),
     ];
     let mut n = 0;
-    while n < 64 && rbp % 8 == 0 && stacks.iter().any(|s| s.contains(rbp, 16)) {
+    while n < 64 && rbp.is_multiple_of(8) && stacks.iter().any(|s| s.contains(rbp, 16)) {
         // SAFETY: [rbp, rbp+16) lies inside a mapped kernel stack (checked
         // just above), so both reads are of mapped, initialised memory.
         let (next, ret) = unsafe { (*(rbp as *const u64), *((rbp + 8) as *const u64)) };

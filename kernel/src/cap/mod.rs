@@ -206,14 +206,13 @@ impl Kernel {
         } else {
             0
         };
-        if let Some(f) = entry.factory {
-            if let Some(ObjEntry {
+        if let Some(f) = entry.factory
+            && let Some(ObjEntry {
                 body: Object::Factory(q),
                 ..
             }) = self.objects.get_mut(&f)
-            {
-                *q += credit;
-            }
+        {
+            *q += credit;
         }
         match entry.body {
             Object::Memory(m) => {

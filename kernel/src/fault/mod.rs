@@ -306,11 +306,11 @@ fn as_bytes_mut(ff: &mut FaultFrame) -> &mut [u8] {
 /// A fault in kernel mode. Returns (the fault is fixed, resume) only for
 /// a guarded user-copy instruction; everything else is a kernel bug.
 pub fn kernel_fault(frame: &mut TrapFrame) {
-    if frame.vector == 14 || frame.vector == 13 {
-        if let Some(fixup) = uaccess::fixup(frame.rip) {
-            frame.rip = fixup;
-            return;
-        }
+    if (frame.vector == 14 || frame.vector == 13)
+        && let Some(fixup) = uaccess::fixup(frame.rip)
+    {
+        frame.rip = fixup;
+        return;
     }
     report::kernel_fault(frame)
 }

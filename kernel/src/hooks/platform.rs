@@ -82,7 +82,7 @@ pub fn walk_user_stack(out: &mut [u64]) -> usize {
     out[0] = USER_RIP.load(Ordering::Relaxed);
     let mut n = 1;
     let mut rbp = USER_RBP.load(Ordering::Relaxed);
-    while n < out.len() && rbp != 0 && rbp % 8 == 0 {
+    while n < out.len() && rbp != 0 && rbp.is_multiple_of(8) {
         let (Ok(next), Ok(ret)) = (uaccess::read_user_u64(rbp), uaccess::read_user_u64(rbp + 8))
         else {
             break;

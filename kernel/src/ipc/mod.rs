@@ -190,25 +190,23 @@ impl Kernel {
         self.copy_in(&mut buf[..n], msg)?;
         let me = self.cur_id();
         self.cur().reply_to = None;
-        if let Some(c) = self.threads.get_mut(&caller) {
-            if let ThreadState::Blocked(Block::Reply {
+        if let Some(c) = self.threads.get_mut(&caller)
+            && let ThreadState::Blocked(Block::Reply {
                 server,
                 buf: cbuf,
                 len: clen,
             }) = c.state
-            {
-                if server == me {
-                    c.msg[..n].copy_from_slice(&buf[..n]);
-                    c.msg_len = n;
-                    self.wake(
-                        caller,
-                        Wake::Deliver {
-                            buf: cbuf,
-                            len: clen,
-                        },
-                    );
-                }
-            }
+            && server == me
+        {
+            c.msg[..n].copy_from_slice(&buf[..n]);
+            c.msg_len = n;
+            self.wake(
+                caller,
+                Wake::Deliver {
+                    buf: cbuf,
+                    len: clen,
+                },
+            );
         }
         Ok(0)
     }

@@ -53,7 +53,7 @@ pub fn alloc_zeroed() -> Option<PhysAddr> {
 
 /// Return a frame.
 pub fn free(frame: PhysAddr) {
-    debug_assert!(frame.0 % 4096 == 0);
+    debug_assert!(frame.0.is_multiple_of(4096));
     push(&mut FRAMES.lock(), frame);
 }
 

@@ -82,7 +82,7 @@ pub fn init() {
         let pd = frame::alloc_zeroed().expect("frame").0;
         table(pdpt)[gib as usize] = pd | P | W;
         for (i, e) in table(pd).iter_mut().enumerate() {
-            *e = (gib << 30) + ((i as u64) << 21) | P | W | PS | G | NX;
+            *e = ((gib << 30) + ((i as u64) << 21)) | P | W | PS | G | NX;
         }
     }
     // The code-page region's PDPT exists from boot on, so every address

@@ -28,11 +28,11 @@ const USER_FLAGS: u64 = 0xcd5;
 impl Kernel {
     /// Save the trapping thread's registers (called at every user entry).
     pub fn save_user(&mut self, frame: &TrapFrame, path: ExitPath) {
-        if let Some(id) = self.current {
-            if let Some(t) = self.threads.get_mut(&id) {
-                t.frame = *frame;
-                t.path = path;
-            }
+        if let Some(id) = self.current
+            && let Some(t) = self.threads.get_mut(&id)
+        {
+            t.frame = *frame;
+            t.path = path;
         }
         platform::note_user_regs(frame.rip, frame.rbp);
     }
@@ -44,28 +44,26 @@ impl Kernel {
 
     /// Put the current thread at the back of the run queue.
     pub fn yield_current(&mut self) {
-        if let Some(id) = self.current.take() {
-            if self
+        if let Some(id) = self.current.take()
+            && self
                 .threads
                 .get(&id)
                 .is_some_and(|t| t.state == ThreadState::Ready)
-            {
-                self.runq.push_back(id);
-            }
+        {
+            self.runq.push_back(id);
         }
     }
 
     /// The thread to run next: the current one if still ready, else the
     /// first ready thread in the queue.
     fn pick(&mut self) -> Option<ThreadId> {
-        if let Some(id) = self.current {
-            if self
+        if let Some(id) = self.current
+            && self
                 .threads
                 .get(&id)
                 .is_some_and(|t| t.state == ThreadState::Ready)
-            {
-                return Some(id);
-            }
+        {
+            return Some(id);
         }
         while let Some(id) = self.runq.pop_front() {
             if self

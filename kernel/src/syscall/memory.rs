@@ -31,7 +31,7 @@ pub fn attach(k: &mut Kernel, slot: u64, vaddr: u64, rights: u64) -> KResult<u64
         _ => return Err(Error::NoEnt),
     };
     let end = vaddr.checked_add(pages * 4096).ok_or(Error::Inval)?;
-    if vaddr % 4096 != 0 || vaddr < USER_BOTTOM || end > STACK_TOP - STACK_SIZE {
+    if !vaddr.is_multiple_of(4096) || vaddr < USER_BOTTOM || end > STACK_TOP - STACK_SIZE {
         return Err(Error::Inval);
     }
     let task = k.tasks.get(&me).ok_or(Error::NoEnt)?;

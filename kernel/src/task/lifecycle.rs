@@ -197,10 +197,9 @@ impl Kernel {
                     body: Object::Irq(i),
                     ..
                 }) = self.objects.get_mut(&irq)
+                    && i.waiter == Some(id)
                 {
-                    if i.waiter == Some(id) {
-                        i.waiter = None;
-                    }
+                    i.waiter = None;
                 }
             }
             Block::Sleep { .. } | Block::Reply { .. } => {}
@@ -280,11 +279,11 @@ impl Kernel {
     fn unbind_gates(&mut self, tid: TaskId) {
         let mut failed = Vec::new();
         for e in self.objects.values_mut() {
-            if let Object::Gate(g) = &mut e.body {
-                if g.server == Some(tid) {
-                    g.server = None;
-                    failed.extend(g.callers.drain(..));
-                }
+            if let Object::Gate(g) = &mut e.body
+                && g.server == Some(tid)
+            {
+                g.server = None;
+                failed.extend(g.callers.drain(..));
             }
         }
         for t in failed {
@@ -320,10 +319,10 @@ impl Kernel {
     /// Forget a thread whose object died.
     pub fn free_thread(&mut self, id: ThreadId) {
         self.stop_thread(id);
-        if let Some(t) = self.threads.remove(&id) {
-            if let Some(task) = self.tasks.get_mut(&t.task) {
-                task.threads.retain(|&x| x != id);
-            }
+        if let Some(t) = self.threads.remove(&id)
+            && let Some(task) = self.tasks.get_mut(&t.task)
+        {
+            task.threads.retain(|&x| x != id);
         }
     }
 }
