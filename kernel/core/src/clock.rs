@@ -5,6 +5,12 @@
 //! division (`__udivti3`, a long software routine on x86-64); Linux's
 //! clocksources avoid it the same way: a fixed-point factor computed once
 //! at calibration, then one multiply and one shift per read.
+//!
+//! `capscope_kernel_hooks::tsc::TscClock` does the same conversion for
+//! kernels adopting the hooks crate. The reference kernel cannot use it:
+//! its clock is needed in the build without hooks too (the baseline of the
+//! hook-cost measurement), where the hooks crate, and Cranelift with it,
+//! is not a dependency at all.
 
 /// Fraction bits of [`NsScale`]'s factor.
 const SHIFT: u32 = 32;
